@@ -1,0 +1,58 @@
+# Two entry points for users: `make demo` and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+DATA   := python/src/port_gitops/data
+RES    := resources/io/port/gitops
+# Hand-written definitions live in templates/ and resources/; the package carries copies.
+DATA_SOURCES := templates/enrichService.yml $(RES)/trigger.yml $(RES)/blueprints.json $(RES)/action.json
+
+.PHONY: demo test sync-data tools pytest typecheck lint groovy-test clean
+
+demo: $(VENV)/.runtime
+	$(VENV)/bin/port-gitops demo
+
+test: tools $(VENV)/.dev
+	$(MAKE) --no-print-directory pytest typecheck lint groovy-test
+
+# Copy the hand-written definitions into the package (one target; a test fails when a copy is stale).
+sync-data:
+	mkdir -p $(DATA)
+	cp $(DATA_SOURCES) $(DATA)/
+
+$(VENV)/.runtime: python/pyproject.toml python/constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else "python3 >= 3.9 is required")'
+	@$(PYTHON) -m venv $(VENV) || { echo "make: python3 cannot create a virtual environment; install python3-venv" >&2; exit 2; }
+	$(PIP) install -c python/constraints.txt -e python
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime
+	$(PIP) install -c python/constraints.txt -e 'python[dev]'
+	touch $@
+
+# Name whatever the tests need and the machine lacks, instead of failing obscurely later.
+tools:
+	@missing=""; \
+	command -v groovy >/dev/null 2>&1 || missing="$$missing groovy(apt: groovy)"; \
+	java -version >/dev/null 2>&1 || missing="$$missing java-17..24(apt: default-jre-headless)"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing node>=20"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	command -v git >/dev/null 2>&1 || missing="$$missing git"; \
+	if [ -n "$$missing" ]; then echo "make test: missing:$$missing" >&2; exit 2; fi
+
+pytest: $(VENV)/.dev
+	cd tests/python && ../../$(PY) -m pytest -q
+
+typecheck: $(VENV)/.dev
+	cd python && ../$(PY) -m mypy
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check python tests bench
+	$(PY) -m ruff format --check python tests bench
+
+groovy-test:
+	@if [ -d tests/groovy ]; then $(MAKE) --no-print-directory -C tests/groovy; fi
+
+clean:
+	rm -rf $(VENV) .demo
