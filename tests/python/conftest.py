@@ -1,0 +1,35 @@
+"""Shared pytest fixtures. Paths are computed from this file so tests run from any directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+
+
+def require_shared(relative: str) -> Path:
+    """Path into ../shared, skipping with a clear reason when absent (never when PORT_GITOPS_REQUIRE_SPECS=1)."""
+    path = SHARED / relative
+    if not path.exists():
+        if os.environ.get("PORT_GITOPS_REQUIRE_SPECS") == "1":
+            pytest.fail(f"{path} is required (PORT_GITOPS_REQUIRE_SPECS=1) but missing")
+        pytest.skip(f"{path} not present: ../shared is not checked out beside this repository")
+    return path
+
+
+def run_cli(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run the installed console script as a user would (falls back to `python -m port_gitops`)."""
+    exe = shutil.which("port-gitops", path=str(Path(sys.executable).parent))
+    cmd = [exe] if exe else [sys.executable, "-m", "port_gitops"]
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_", "X_PORT"))}
+    full_env.update(env or {})
+    return subprocess.run([*cmd, *args], input=stdin, capture_output=True, env=full_env,
+                          cwd=cwd, timeout=120, check=False)
