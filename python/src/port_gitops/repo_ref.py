@@ -1,0 +1,134 @@
+"""Which repository to write to: from the payload's repository URL or the entity identifier.
+
+The payload comes from whoever may run the Port action, so it must not steer the bot's write access:
+a URL must use the configured web host and name an allowed workspace (Cloud) or project (DC), and
+every name is validated before any request is built from it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional, Sequence
+from urllib.parse import urlsplit
+
+from port_gitops.errors import InvalidInputError
+
+# Cloud slugs: ASCII letters, digits, `_`, `-`, `.`, at most 62 (Atlassian "What is a repository slug?").
+_CLOUD_SLUG = re.compile(r"^[A-Za-z0-9_.-]{1,62}$")
+# DC slugs are looser (longer, must start alphanumeric); still no `/` and never `.`/`..`.
+_DC_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_WORKSPACE = re.compile(r"^(?:[A-Za-z0-9_.-]{1,62}|\{[0-9a-fA-F-]{36}\})$")
+_PROJECT_KEY = re.compile(r"^~?[A-Za-z0-9_.-]{1,128}$")
+_ABSENT_URLS = {"", "null", "none", "<nil>"}
+
+
+@dataclass(frozen=True)
+class RepoRef:
+    owner: str  # Cloud workspace or DC project key
+    slug: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.slug}"
+
+
+def _check(value: str, pattern: re.Pattern[str], field: str, expected: str) -> str:
+    if value in (".", "..") or not pattern.match(value):
+        raise InvalidInputError(f"{value!r} is not valid; expected {expected}", field=field)
+    return value
+
+
+def _allowed(owner: str, allowed: Sequence[str], field: str, kind: str) -> None:
+    # `allowed` is never empty: configuration requires the workspace/project (config.py).
+    if owner.lower() not in {a.lower() for a in allowed}:
+        raise InvalidInputError(
+            f"{kind} {owner!r} is not allowed; expected one of: {', '.join(allowed)}", field=field
+        )
+
+
+def _same_host(url: str, web_url: str, field: str) -> tuple[str, list[str]]:
+    got, want = urlsplit(url), urlsplit(web_url)
+    if got.scheme not in ("http", "https") or not got.hostname:
+        raise InvalidInputError(f"{url!r} is not an http(s) URL", field=field)
+    if (got.hostname or "").lower() != (want.hostname or "").lower() or got.port != want.port:
+        raise InvalidInputError(
+            f"host {got.netloc!r} is not the configured Bitbucket web host {want.netloc!r}", field=field
+        )
+    parts = [p for p in got.path.split("/") if p]
+    prefix = [p for p in want.path.split("/") if p]  # DC under a context path such as /bitbucket
+    if parts[: len(prefix)] != prefix:
+        raise InvalidInputError(f"{url!r} is not under {web_url!r}", field=field)
+    return got.path, parts[len(prefix) :]
+
+
+def cloud_repository(
+    *,
+    repo_url: Optional[str],
+    entity: str,
+    web_url: str,
+    workspace: str,
+    allowed_workspaces: Sequence[str],
+) -> RepoRef:
+    """`https://bitbucket.org/{ws}/{slug}[.git][/][/src/...]`, else `{workspace}/{entity}` or `ws/slug` entity."""
+    field = "port_context.repo_url"
+    if repo_url is not None and repo_url.strip().lower() not in _ABSENT_URLS:
+        _, parts = _same_host(repo_url.strip(), web_url, field)
+        if len(parts) < 2:
+            raise InvalidInputError(f"{repo_url!r} does not name a repository; expected {web_url}/WORKSPACE/SLUG", field=field)
+        owner, slug = parts[0], parts[1]
+        slug = slug[:-4] if slug.endswith(".git") else slug
+        _check(owner, _WORKSPACE, field, "a Bitbucket workspace slug")
+        _check(slug, _CLOUD_SLUG, field, "a repository slug (letters, digits, _ - ., at most 62)")
+        _allowed(owner, allowed_workspaces, field, "workspace")
+        return RepoRef(owner, slug)
+    field = "port_context.entity"
+    owner, slug = _split_identifier(entity, workspace, field)
+    _check(owner, _WORKSPACE, field, "a Bitbucket workspace slug")
+    _check(slug, _CLOUD_SLUG, field, "a repository slug (letters, digits, _ - ., at most 62)")
+    _allowed(owner, allowed_workspaces, field, "workspace")
+    return RepoRef(owner, slug)
+
+
+def datacenter_repository(
+    *,
+    repo_url: Optional[str],
+    entity: str,
+    web_url: str,
+    project: str,
+    allowed_projects: Sequence[str],
+) -> RepoRef:
+    """`{web}/projects/KEY/repos/slug[/browse...]` or `{web}/scm/key/slug.git`, else `{project}/{entity}`."""
+    field = "port_context.repo_url"
+    if repo_url is not None and repo_url.strip().lower() not in _ABSENT_URLS:
+        _, parts = _same_host(repo_url.strip(), web_url, field)
+        if len(parts) >= 4 and parts[0] == "projects" and parts[2] == "repos":
+            owner, slug = parts[1], parts[3]
+        elif len(parts) >= 3 and parts[0] == "scm":
+            owner, slug = parts[1], parts[2][:-4] if parts[2].endswith(".git") else parts[2]
+        else:
+            raise InvalidInputError(
+                f"{repo_url!r} is not a Bitbucket Data Center repository URL; expected "
+                f"{web_url}/projects/KEY/repos/SLUG or {web_url}/scm/KEY/SLUG.git",
+                field=field,
+            )
+        _check(owner, _PROJECT_KEY, field, "a project key")
+        _check(slug, _DC_SLUG, field, "a repository slug")
+        _allowed(owner, allowed_projects, field, "project")
+        return RepoRef(owner.upper() if not owner.startswith("~") else owner, slug)
+    field = "port_context.entity"
+    owner, slug = _split_identifier(entity, project, field)
+    _check(owner, _PROJECT_KEY, field, "a project key")
+    _check(slug, _DC_SLUG, field, "a repository slug")
+    _allowed(owner, allowed_projects, field, "project")
+    return RepoRef(owner.upper() if not owner.startswith("~") else owner, slug)
+
+
+def _split_identifier(entity: str, default_owner: str, field: str) -> tuple[str, str]:
+    """Some Port integrations name repositories `workspace/slug`; a plain identifier is the slug."""
+    if entity.count("/") == 1:
+        owner, slug = entity.split("/")
+        return owner, slug
+    if "/" in entity:
+        raise InvalidInputError(f"{entity!r} is not valid; expected SLUG or OWNER/SLUG", field=field)
+    return default_owner, entity

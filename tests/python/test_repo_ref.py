@@ -1,0 +1,99 @@
+"""Which repository a payload may name: host, workspace/project allow-list, slug rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from port_gitops.errors import InvalidInputError
+from port_gitops.repo_ref import RepoRef, cloud_repository, datacenter_repository
+
+WEB = "https://bitbucket.org"
+
+
+def cloud(url: str | None, entity: str = "payments", allowed: tuple[str, ...] = ("acme",)) -> RepoRef:
+    return cloud_repository(repo_url=url, entity=entity, web_url=WEB, workspace="acme", allowed_workspaces=allowed)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://bitbucket.org/acme/payments",
+        "https://bitbucket.org/acme/payments/",
+        "https://bitbucket.org/acme/payments.git",
+        "https://bitbucket.org/acme/payments/src/main/README.md",
+        "https://BITBUCKET.org/acme/payments",
+        "https://bitbucket.org/ACME/payments",
+    ],
+)
+def test_cloud_url_forms(url: str) -> None:
+    ref = cloud(url)
+    assert ref.slug == "payments"
+    assert ref.owner.lower() == "acme"
+
+
+@pytest.mark.parametrize("absent", [None, "", "null", "  "])
+def test_cloud_without_url_uses_workspace_and_entity(absent: str | None) -> None:
+    assert cloud(absent) == RepoRef("acme", "payments")
+
+
+def test_cloud_entity_with_workspace_prefix_is_split() -> None:
+    assert cloud(None, entity="acme/orders") == RepoRef("acme", "orders")
+
+
+@pytest.mark.parametrize(
+    ("url", "entity", "needle"),
+    [
+        ("https://evil.example/acme/payments", "x", "not the configured Bitbucket web host"),
+        ("https://bitbucket.org:8443/acme/payments", "x", "not the configured Bitbucket web host"),
+        ("https://bitbucket.org/other/payments", "x", "workspace 'other' is not allowed"),
+        ("https://bitbucket.org/acme", "x", "does not name a repository"),
+        ("ftp://bitbucket.org/acme/payments", "x", "not an http(s) URL"),
+        ("https://bitbucket.org/acme/..", "x", "is not valid"),
+        (None, "../x", "is not valid"),
+        (None, "a/b/c", "expected SLUG or OWNER/SLUG"),
+        (None, "other/payments", "workspace 'other' is not allowed"),
+        (None, "x" * 63, "at most 62"),
+        (None, "bad slug", "is not valid"),
+    ],
+)
+def test_cloud_rejections_name_the_field(url: str | None, entity: str, needle: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        cloud(url, entity=entity)
+    assert needle in info.value.message
+    assert info.value.field in ("port_context.repo_url", "port_context.entity")
+    assert info.value.exit_code == 3
+
+
+def test_cloud_allow_list_admits_more_workspaces() -> None:
+    ref = cloud("https://bitbucket.org/other/payments", allowed=("acme", "other"))
+    assert ref == RepoRef("other", "payments")
+
+
+DC_WEB = "https://git.example.com/bitbucket"
+
+
+def dc(url: str | None, entity: str = "payments") -> RepoRef:
+    return datacenter_repository(repo_url=url, entity=entity, web_url=DC_WEB, project="PAY",
+                                 allowed_projects=("PAY",))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://git.example.com/bitbucket/projects/PAY/repos/payments/browse",
+        "https://git.example.com/bitbucket/projects/PAY/repos/payments",
+        "https://git.example.com/bitbucket/scm/pay/payments.git",
+        "https://git.example.com/bitbucket/scm/pay/payments",
+    ],
+)
+def test_datacenter_url_forms(url: str) -> None:
+    assert dc(url) == RepoRef("PAY", "payments")
+
+
+def test_datacenter_rejects_outside_context_path_and_other_projects() -> None:
+    with pytest.raises(InvalidInputError, match="is not under"):
+        dc("https://git.example.com/projects/PAY/repos/payments")
+    with pytest.raises(InvalidInputError, match="project 'OTHER' is not allowed"):
+        dc("https://git.example.com/bitbucket/projects/OTHER/repos/payments")
+    with pytest.raises(InvalidInputError, match="not a Bitbucket Data Center repository URL"):
+        dc("https://git.example.com/bitbucket/users/x")
