@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any, Optional, Sequence
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -38,7 +39,9 @@ def env_bool(
     """A switch that is on when given, or when `env` holds a true word (1/true/yes/on)."""
     raw = os.environ.get(env, "").strip().lower()
     if raw not in TRUE_WORDS | FALSE_WORDS:
-        raise SystemExit(f"port-gitops: error: {env} must be one of 1/0/true/false/yes/no, not {raw!r}")
+        # A typo must not silently mean "off" (e.g. a dry run that writes): usage error, exit 2.
+        print(f"port-gitops: error: {env} must be one of 1/0/true/false/yes/no, not {raw!r}", file=sys.stderr)
+        raise SystemExit(2)
     parser.add_argument(flag, action="store_true", default=raw in TRUE_WORDS, help=f"{help} [env {env}]")
 
 
@@ -47,3 +50,35 @@ def env_list(env: str, given: Optional[Sequence[str]]) -> list[str]:
     if given:
         return [v for v in given if v]
     return [v.strip() for v in os.environ.get(env, "").split(",") if v.strip()]
+
+
+def add_port_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Port (credentials: PORT_CLIENT_ID, PORT_CLIENT_SECRET — environment only)")
+    env_flag(group, "--port-url", env="PORT_BASE_URL", default="https://api.getport.io",
+             help="Port API base URL (US region: https://api.us.getport.io)")
+
+
+def add_http_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("HTTP")
+    env_flag(group, "--ca-bundle", env="REQUESTS_CA_BUNDLE",
+             help="CA bundle for on-prem TLS (proxies come from HTTPS_PROXY/NO_PROXY)")
+    env_flag(group, "--max-attempts", env="PORT_GITOPS_MAX_ATTEMPTS", default="5",
+             help="attempts per request before giving up")
+    env_flag(group, "--max-wait", env="PORT_GITOPS_MAX_WAIT", default="300",
+             help="seconds a request may spend retrying in total")
+
+
+def add_bitbucket_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "Bitbucket (credentials: BITBUCKET_USERNAME + BITBUCKET_TOKEN, or BITBUCKET_ACCESS_TOKEN — environment only)"
+    )
+    env_flag(group, "--bitbucket-kind", env="BITBUCKET_KIND", default="cloud", choices=("cloud", "datacenter"),
+             help="cloud or datacenter")
+    env_flag(group, "--bitbucket-url", env="BITBUCKET_URL",
+             help="API base (Cloud default https://api.bitbucket.org; DC: the server URL)")
+    env_flag(group, "--bitbucket-web-url", env="BITBUCKET_WEB_URL",
+             help="host that repository URLs in payloads must use (Cloud https://bitbucket.org)")
+    env_flag(group, "--workspace", env="BITBUCKET_WORKSPACE",
+             help="Cloud workspace; the only one a payload may name unless PORT_GITOPS_ALLOWED_WORKSPACES lists more")
+    env_flag(group, "--project", env="BITBUCKET_PROJECT",
+             help="DC project key; same rule with PORT_GITOPS_ALLOWED_PROJECTS")

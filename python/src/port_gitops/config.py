@@ -1,0 +1,133 @@
+"""Typed settings for the commands that talk to Port and Bitbucket, built from flags and environment.
+
+Flags win over their environment twins (the twins are applied as argparse defaults, see
+commands/options.py). Secrets are read from the environment only and registered for masking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from dataclasses import dataclass
+from typing import Mapping, Optional, Tuple
+from urllib.parse import urlsplit
+
+from port_gitops.errors import UsageError
+from port_gitops.logsetup import register_secrets
+
+CLOUD_API_URL = "https://api.bitbucket.org"
+CLOUD_WEB_URL = "https://bitbucket.org"
+PORT_API_URL = "https://api.getport.io"
+_AUTHOR = re.compile(r"^[^<>\n]+ <[^<>@\s]+@[^<>\s]+>$")
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    max_attempts: int = 5
+    max_wait: float = 300.0
+
+
+@dataclass(frozen=True)
+class PortSettings:
+    base_url: str
+    client_id: Optional[str]
+    client_secret: Optional[str]
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+
+@dataclass(frozen=True)
+class BitbucketSettings:
+    kind: str  # "cloud" | "datacenter"
+    api_url: str
+    web_url: str
+    owner: str  # Cloud workspace or DC project key
+    allowed_owners: Tuple[str, ...]
+    username: Optional[str]
+    token: Optional[str]
+    access_token: Optional[str]
+
+
+def _url(value: str, name: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"{name}: {value!r} is not an http(s) URL")
+    return value.rstrip("/")
+
+
+def _env(environ: Mapping[str, str], name: str) -> Optional[str]:
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def retry_settings(args: argparse.Namespace) -> RetrySettings:
+    try:
+        attempts = int(args.max_attempts)
+        wait = float(args.max_wait)
+    except (TypeError, ValueError):
+        raise UsageError(
+            "--max-attempts/--max-wait (PORT_GITOPS_MAX_ATTEMPTS/PORT_GITOPS_MAX_WAIT): expected numbers"
+        ) from None
+    if attempts < 1 or wait <= 0:
+        raise UsageError("--max-attempts must be >= 1 and --max-wait > 0 seconds")
+    return RetrySettings(max_attempts=attempts, max_wait=wait)
+
+
+def port_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> PortSettings:
+    client_id, secret = _env(environ, "PORT_CLIENT_ID"), _env(environ, "PORT_CLIENT_SECRET")
+    if bool(client_id) != bool(secret):
+        missing = "PORT_CLIENT_SECRET" if client_id else "PORT_CLIENT_ID"
+        raise UsageError(f"{missing} is not set; Port credentials need both PORT_CLIENT_ID and PORT_CLIENT_SECRET")
+    register_secrets([secret])
+    return PortSettings(base_url=_url(args.port_url, "--port-url/PORT_BASE_URL"), client_id=client_id,
+                        client_secret=secret)
+
+
+def bitbucket_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> BitbucketSettings:
+    if _env(environ, "BITBUCKET_APP_PASSWORD"):
+        raise UsageError(
+            "BITBUCKET_APP_PASSWORD is set, but Bitbucket Cloud removed app passwords on 2026-07-28: set "
+            "BITBUCKET_USERNAME (your Atlassian account e-mail) + BITBUCKET_TOKEN (a scoped API token), or "
+            "BITBUCKET_ACCESS_TOKEN (a repository, project or workspace access token), and unset "
+            "BITBUCKET_APP_PASSWORD"
+        )
+    kind = (args.bitbucket_kind or "cloud").lower()
+    if kind not in ("cloud", "datacenter"):
+        raise UsageError(f"--bitbucket-kind/BITBUCKET_KIND: {kind!r} is not valid; expected cloud or datacenter")
+    username, token = _env(environ, "BITBUCKET_USERNAME"), _env(environ, "BITBUCKET_TOKEN")
+    access_token = _env(environ, "BITBUCKET_ACCESS_TOKEN")
+    register_secrets([token, access_token])
+    if access_token and (username or token):
+        raise UsageError("set either BITBUCKET_ACCESS_TOKEN or BITBUCKET_USERNAME + BITBUCKET_TOKEN, not both")
+    if not access_token and not (username and token):
+        missing = "BITBUCKET_TOKEN" if username else "BITBUCKET_USERNAME" if token else "Bitbucket credentials"
+        raise UsageError(
+            f"{missing} missing: set BITBUCKET_USERNAME + BITBUCKET_TOKEN (HTTP Basic) or "
+            "BITBUCKET_ACCESS_TOKEN (Bearer)"
+        )
+    if kind == "cloud":
+        api_url = _url(args.bitbucket_url or CLOUD_API_URL, "--bitbucket-url/BITBUCKET_URL")
+        web_url = _url(args.bitbucket_web_url or CLOUD_WEB_URL, "--bitbucket-web-url/BITBUCKET_WEB_URL")
+        owner, allowed_env, owner_flag = args.workspace, "PORT_GITOPS_ALLOWED_WORKSPACES", "--workspace/BITBUCKET_WORKSPACE"
+    else:
+        if not args.bitbucket_url:
+            raise UsageError("--bitbucket-url/BITBUCKET_URL is required for Bitbucket Data Center (the server's base URL)")
+        api_url = _url(args.bitbucket_url, "--bitbucket-url/BITBUCKET_URL")
+        web_url = _url(args.bitbucket_web_url or api_url, "--bitbucket-web-url/BITBUCKET_WEB_URL")
+        owner, allowed_env, owner_flag = args.project, "PORT_GITOPS_ALLOWED_PROJECTS", "--project/BITBUCKET_PROJECT"
+    if not owner:
+        raise UsageError(f"{owner_flag} is required: it names where repositories live and which ones payloads may name")
+    extra = [v.strip() for v in environ.get(allowed_env, "").split(",") if v.strip()]
+    return BitbucketSettings(
+        kind=kind, api_url=api_url, web_url=web_url, owner=owner, allowed_owners=(owner, *extra),
+        username=username, token=token, access_token=access_token,
+    )
+
+
+def author(value: Optional[str]) -> Optional[str]:
+    if value and not _AUTHOR.match(value):
+        raise UsageError(f"--author/PORT_GITOPS_AUTHOR: {value!r} is not valid; expected 'Name <email>'")
+    return value or None

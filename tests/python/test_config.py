@@ -1,0 +1,96 @@
+"""Settings from flags and environment: precedence, secrets from env only, clear configuration errors."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from port_gitops import config
+from port_gitops.commands import enrich_cmd
+from port_gitops.errors import UsageError
+
+
+def parse(argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> argparse.Namespace:
+    for name in ("BITBUCKET_URL", "BITBUCKET_KIND", "BITBUCKET_WORKSPACE", "BITBUCKET_WEB_URL", "PORT_BASE_URL",
+                 "PORT_GITOPS_MAX_ATTEMPTS", "BITBUCKET_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    parser = argparse.ArgumentParser()
+    enrich_cmd.register(parser)
+    return parser.parse_args(argv)
+
+
+CREDS = {"BITBUCKET_USERNAME": "bot@example.com", "BITBUCKET_TOKEN": "tok-1234"}
+
+
+def test_flag_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = parse(["--workspace", "flagws"], {"BITBUCKET_WORKSPACE": "envws"}, monkeypatch)
+    assert config.bitbucket_settings(args, CREDS).owner == "flagws"
+    args = parse([], {"BITBUCKET_WORKSPACE": "envws"}, monkeypatch)
+    settings = config.bitbucket_settings(args, CREDS)
+    assert settings.owner == "envws"
+    assert settings.api_url == "https://api.bitbucket.org"
+    assert settings.web_url == "https://bitbucket.org"
+
+
+def test_app_password_is_refused_with_what_to_use_instead(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = parse(["--workspace", "w"], {}, monkeypatch)
+    with pytest.raises(UsageError) as info:
+        config.bitbucket_settings(args, {**CREDS, "BITBUCKET_APP_PASSWORD": "old"})
+    assert "2026-07-28" in info.value.message
+    assert "BITBUCKET_ACCESS_TOKEN" in info.value.message
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({}, "Bitbucket credentials missing"),
+        ({"BITBUCKET_USERNAME": "u"}, "BITBUCKET_TOKEN missing"),
+        ({"BITBUCKET_TOKEN": "t"}, "BITBUCKET_USERNAME missing"),
+        ({**CREDS, "BITBUCKET_ACCESS_TOKEN": "a"}, "not both"),
+    ],
+)
+def test_credential_errors(env: dict[str, str], needle: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = parse(["--workspace", "w"], {}, monkeypatch)
+    with pytest.raises(UsageError, match=needle):
+        config.bitbucket_settings(args, env)
+
+
+def test_workspace_is_required_and_allow_list_extends_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UsageError, match="--workspace/BITBUCKET_WORKSPACE is required"):
+        config.bitbucket_settings(parse([], {}, monkeypatch), CREDS)
+    args = parse(["--workspace", "acme"], {}, monkeypatch)
+    settings = config.bitbucket_settings(args, {**CREDS, "PORT_GITOPS_ALLOWED_WORKSPACES": "x, y"})
+    assert settings.allowed_owners == ("acme", "x", "y")
+
+
+def test_datacenter_needs_url_and_project_and_defaults_web_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UsageError, match="--bitbucket-url/BITBUCKET_URL is required"):
+        config.bitbucket_settings(parse(["--bitbucket-kind", "datacenter", "--project", "P"], {}, monkeypatch), CREDS)
+    args = parse(["--project", "PAY"], {"BITBUCKET_KIND": "datacenter",
+                                         "BITBUCKET_URL": "https://git.example.com/bitbucket/"}, monkeypatch)
+    settings = config.bitbucket_settings(args, CREDS)
+    assert (settings.kind, settings.api_url, settings.web_url) == (
+        "datacenter", "https://git.example.com/bitbucket", "https://git.example.com/bitbucket")
+
+
+def test_port_credentials_must_come_in_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = parse([], {}, monkeypatch)
+    assert not config.port_settings(args, {}).has_credentials
+    with pytest.raises(UsageError, match="PORT_CLIENT_SECRET is not set"):
+        config.port_settings(args, {"PORT_CLIENT_ID": "id"})
+    assert config.port_settings(args, {"PORT_CLIENT_ID": "i", "PORT_CLIENT_SECRET": "s"}).base_url == (
+        "https://api.getport.io")
+
+
+def test_retry_bounds_and_author_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = parse(["--max-attempts", "0"], {}, monkeypatch)
+    with pytest.raises(UsageError, match="--max-attempts must be >= 1"):
+        config.retry_settings(args)
+    assert config.retry_settings(parse([], {"PORT_GITOPS_MAX_ATTEMPTS": "7"}, monkeypatch)).max_attempts == 7
+    assert config.author("Port Bot <bot@example.com>") == "Port Bot <bot@example.com>"
+    with pytest.raises(UsageError, match="expected 'Name <email>'"):
+        config.author("just-a-name")
