@@ -1,15 +1,97 @@
-"""port-gitops sandbox — placeholder until its issue lands."""
+"""Start local Bitbucket Cloud and Port servers to try port-gitops by hand, without credentials.
+
+Both listen on 127.0.0.1. An example service repository (with a hand-commented port.yml that
+describes another entity) and an IN_PROGRESS Port run are seeded, and an example webhook payload
+is written. The `export` lines printed on stdout point port-gitops at the sandbox (the credentials
+in them are the sandbox's own, made up at start). Every request is then logged on stderr, with the
+Port run's log lines and final status; Ctrl-C stops it all and deletes the repositories. Unknown
+run ids are accepted as new runs, so the payload can be edited and sent again.
+
+examples:
+  port-gitops sandbox                 # then, in another shell: paste the export lines, and
+                                      # port-gitops enrich --payload <the payload file it printed>
+  port-gitops sandbox --tls           # HTTPS with a throw-away CA (REQUESTS_CA_BUNDLE is exported)
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING
 
-from port_gitops.errors import UsageError
+if TYPE_CHECKING:
+    from port_gitops.sandbox import RecordedRequest, Sandbox
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    del parser
+    parser.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with a certificate from a throw-away CA"
+    )
+    parser.add_argument("--workspace", default="acme", help="the Bitbucket workspace to seed (default: acme)")
+    parser.add_argument("--quiet", action="store_true", help="do not log each request on stderr")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("'sandbox' is not available in this version yet")
+    from port_gitops.sandbox import Sandbox
+    from port_gitops.sandbox.example import seed_example
+
+    with Sandbox(tls=args.tls, workspace=args.workspace) as sandbox:
+        example = seed_example(sandbox)
+        sandbox.port.auto_create_runs = True
+        payload = sandbox.root / "payload.json"
+        payload.write_text(json.dumps(example.payload, indent=2) + "\n", encoding="utf-8")
+        if not args.quiet:
+            _log_requests(sandbox)
+        for name, value in sandbox.env().items():
+            print(f"export {name}={shlex.quote(value)}")
+        print(f"# example payload ({example.workspace}/{example.slug}, Port run {example.run_id}):")
+        print(f"#   port-gitops enrich --payload {shlex.quote(str(payload))}")
+        print(f"# repository page (pull requests, branches): {example.repo_url}")
+        print(f"# git clone {sandbox.bitbucket_web_url}/{example.workspace}/{example.slug}.git"
+              f"  (user {sandbox.bitbucket.username}, password $BITBUCKET_TOKEN)")  # fmt: skip
+        print("# Ctrl-C stops the sandbox", flush=True)
+        _wait_for_stop()
+    print("port-gitops: sandbox stopped", file=sys.stderr)
+    return 0
+
+
+def _wait_for_stop() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def _log_requests(sandbox: Sandbox) -> None:
+    def line(service: str, request: RecordedRequest) -> None:
+        text = (
+            f"port-gitops sandbox: {service}: {request.method} {request.path} -> {request.status or 'reset'}"
+        )
+        if service == "port" and request.method in ("POST", "PATCH") and "/actions/runs/" in request.path:
+            text += _run_event(request)
+        print(text, file=sys.stderr, flush=True)
+
+    sandbox.bitbucket.recorder.subscribe(lambda request: line("bitbucket", request))
+    sandbox.port.recorder.subscribe(lambda request: line("port", request))
+
+
+def _run_event(request: RecordedRequest) -> str:
+    """What a run request told Port, for the person watching: the log line or the final status."""
+    try:
+        body = request.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    if "message" in body:
+        return f"  log: {body['message']}"
+    if "status" in body:
+        return f"  status: {body['status']} ({body.get('statusLabel', '')})"
+    return ""
