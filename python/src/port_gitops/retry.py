@@ -1,0 +1,213 @@
+"""The one retry policy for every outside call (Port and Bitbucket alike), built on tenacity.
+
+What is retried:
+- HTTP 429 always: the server refused the request without acting on it.
+- HTTP 502, 503, 504, connection errors and timeouts, when the caller says a replay cannot duplicate
+  (`idempotent=True`: reads, PUT/PATCH, a commit pinned by `parents`, a Cloud PR create after a lookup).
+  For other writes only failures that prove nothing was sent (the connection was never made).
+- HTTP 500 only on reads (GET/HEAD): a 500 on a write may have half-happened.
+Never 400/401/403/404/409/422, nor a TLS verification failure: callers turn the "absent" 404 of a read
+into an answer before it gets here.
+
+How long: the server's `Retry-After` (seconds or HTTP date) or Port's `x-ratelimit-reset` (epoch seconds
+when > 10,000, else a delta), capped; otherwise exponential backoff with jitter. Bounded by attempts and
+by total time: when the server asks for more than the budget has left, or the backoff would overrun it,
+we stop at once, so an hourly rate-limit window fails fast with a clear message instead of sleeping
+through a Jenkins step.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import timezone
+from typing import Callable, Optional, TypeVar
+
+import requests
+import tenacity
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from port_gitops.errors import JobFailedError
+
+log = logging.getLogger("port_gitops")
+
+T = TypeVar("T")
+
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+READ_METHODS = frozenset({"GET", "HEAD"})
+EPOCH_THRESHOLD = 10_000  # Port's x-ratelimit-reset: larger values are epoch seconds, smaller a delta
+
+
+class RetriesExhausted(JobFailedError):
+    """Attempts or time ran out; `last_error` is the final failure, `status` its HTTP code (or None)."""
+
+    def __init__(self, what: str, attempts: int, reason: str, last_error: BaseException) -> None:
+        self.what = what
+        self.attempts = attempts
+        self.reason = reason
+        self.last_error = last_error
+        self.status = status_of(last_error)
+        plural = "s" if attempts != 1 else ""
+        super().__init__(f"{what}: gave up after {attempts} attempt{plural}: {reason}")
+
+
+def status_of(exc: BaseException) -> Optional[int]:
+    response = getattr(exc, "response", None)
+    return response.status_code if isinstance(response, requests.Response) else None
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the connection was never made, so the server cannot have seen the request."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+
+
+def retry_reason(exc: BaseException, *, idempotent: bool) -> Optional[str]:
+    """Why `exc` deserves another attempt, or None when it must not be retried."""
+    status = status_of(exc)
+    if status is not None:
+        response: requests.Response = exc.response  # type: ignore[attr-defined]
+        method = (response.request.method or "").upper() if response.request is not None else ""
+        if status == 429:
+            return "HTTP 429 (rate limited)"
+        if status in RETRYABLE_STATUSES and idempotent:
+            return f"HTTP {status}"
+        if status == 500 and idempotent and method in READ_METHODS:
+            return "HTTP 500 on a read"
+        return None
+    if not isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return None
+    if isinstance(exc, requests.exceptions.SSLError):
+        return None  # an untrusted certificate stays untrusted
+    if not (idempotent or _never_sent(exc)):
+        return None
+    kind = "timeout" if isinstance(exc, requests.Timeout) else "connection error"
+    return f"{kind} ({type(exc).__name__})"
+
+
+def server_wait(response: requests.Response, now: float) -> Optional[float]:
+    """Seconds the server asked us to wait (Retry-After, then x-ratelimit-reset), or None."""
+    retry_after = response.headers.get("Retry-After")
+    if retry_after:
+        value = retry_after.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None  # unparseable: fall through to the other header, then backoff
+        if when is not None:
+            if when.tzinfo is None:  # "-0000" means UTC too
+                when = when.replace(tzinfo=timezone.utc)
+            return max(0.0, when.timestamp() - now)
+    reset = response.headers.get("x-ratelimit-reset")
+    if reset:
+        try:
+            seconds = float(reset)
+        except ValueError:
+            return None
+        return max(0.0, seconds - now if seconds > EPOCH_THRESHOLD else seconds)
+    return None
+
+
+@dataclass
+class _Call:
+    """Book-keeping for one `RetryPolicy.call`: why the last failure was retried, or why we stopped."""
+
+    what: str
+    idempotent: bool
+    started: float
+    attempt: int = 1
+    reason: str = ""
+    wait: float = 0.0
+    gave_up: Optional[str] = None
+
+
+class RetryPolicy:
+    """`policy.call(fn, what=..., idempotent=...)` runs `fn` until it succeeds or the policy gives up.
+
+    `fn` raises requests' exceptions (an `HTTPError` must carry its response). A failure that is not
+    retryable propagates unchanged; running out of attempts or time raises `RetriesExhausted`.
+    `sleep` and `clock` are injectable so tests record the waits instead of sleeping.
+    """
+
+    def __init__(
+        self,
+        max_attempts: int = 5,
+        max_wait: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        cap: float = 120.0,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 30.0,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        self.cap = cap
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self._sleep = sleep
+        self._clock = clock
+
+    def call(self, fn: Callable[[], T], *, what: str, idempotent: bool) -> T:
+        state = _Call(what, idempotent, self._clock())
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(lambda exc: self._should_retry(exc, state)),
+            wait=lambda retry_state: state.wait,
+            stop=tenacity.stop_never,
+            sleep=self._sleep,
+            before_sleep=lambda retry_state: self._log_retry(state),
+            reraise=True,
+        )
+        try:
+            return retrying(fn)
+        except Exception as exc:
+            if state.gave_up is not None:
+                raise RetriesExhausted(what, state.attempt, state.gave_up, exc) from exc
+            raise
+
+    def _should_retry(self, exc: BaseException, state: _Call) -> bool:
+        """Decide, and compute the wait, in one place (tenacity asks `retry` before `wait` and `stop`)."""
+        reason = retry_reason(exc, idempotent=state.idempotent)
+        if reason is None:
+            return False
+        attempt = state.attempt
+        if attempt >= self.max_attempts:
+            state.gave_up = f"{reason} ({self.max_attempts} attempts allowed)"
+            return False
+        response = getattr(exc, "response", None)
+        asked = server_wait(response, time.time()) if isinstance(response, requests.Response) else None
+        remaining = self.max_wait - (self._clock() - state.started)
+        # A server that asks for more than the budget has left will not be ready in time: stop now.
+        # Otherwise its wait is capped (servers err on the long side), and backoff fills in when it is silent.
+        needed = asked if asked is not None else self._backoff(attempt)
+        if needed > remaining:
+            asked_text = f"the server asked for {asked:.0f} s; " if asked is not None else ""
+            left = f"{max(remaining, 0):.0f} s of the {self.max_wait:.0f} s budget left"
+            state.gave_up = f"{reason}; {asked_text}{left}"
+            return False
+        wait = min(needed, self.cap)
+        state.reason, state.wait, state.attempt = reason, wait, attempt + 1
+        return True
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self.backoff_max, self.backoff_initial * 2.0 ** (attempt - 1))
+        return base / 2 + random.uniform(0, base / 2)  # noqa: S311 - jitter, not cryptography
+
+    def _log_retry(self, state: _Call) -> None:
+        log.info(
+            "%s: %s; retry %d/%d in %.1f s",
+            state.what,
+            state.reason,
+            state.attempt,
+            self.max_attempts,
+            state.wait,
+        )

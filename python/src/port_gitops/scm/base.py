@@ -1,0 +1,87 @@
+"""The seam between the use case and a Bitbucket flavour (Cloud or Data Center).
+
+`enrich.py` speaks only this Protocol; `scm/cloud.py` and `scm/datacenter.py` implement it, and raise
+the errors in `scm/errors.py`. Commits are addressed by full SHA everywhere: branch names with `/`
+do not work as revisions in Cloud's `src` API, and a SHA pins exactly what was read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Protocol, Sequence, Tuple
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    full_name: str  # "workspace/slug" (Cloud) or "PROJECT/slug" (Data Center)
+    default_branch: Optional[str]  # None for an empty repository
+    web_url: Optional[str]
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    id: int
+    url: str  # the web page, not the API resource
+    title: str
+    description: str
+    source: str  # branch names, without refs/heads/
+    destination: str
+    reviewers: Tuple[str, ...]  # Cloud: account UUIDs "{...}"; Data Center: user slugs
+    version: Optional[int] = None  # Data Center's optimistic-locking version; None on Cloud
+
+
+class Scm(Protocol):
+    def repository(self) -> RepoInfo: ...
+
+    def branch_tip(self, branch: str) -> Optional[str]:
+        """Full SHA of the branch's tip; None when the branch does not exist."""
+        ...
+
+    def branch_tips(self, branches: Sequence[str]) -> dict[str, Optional[str]]:
+        """`branch_tip` for several branches at once (one request on Cloud), e.g. the base and ours."""
+        ...
+
+    def commit_parents(self, commit: str) -> list[str]:
+        """Full SHAs of the commit's parents, first parent first."""
+        ...
+
+    def read_file(self, commit: str, path: str) -> Optional[bytes]:
+        """The file's bytes at `commit` (a SHA); None when the file does not exist there."""
+        ...
+
+    def commit_file(
+        self,
+        *,
+        branch: str,
+        path: str,
+        content: bytes,
+        message: str,
+        parent: str,
+        create_from: Optional[str],
+        author: Optional[str],
+    ) -> str:
+        """Commit `content` at `path` on `branch` on top of `parent`; return the new tip SHA.
+
+        `parent` must be the branch's tip, or, for a branch that does not exist yet, the commit to
+        create it from (`create_from` then names the branch `parent` came from). Raises ScmConflict
+        when `parent` is no longer the tip, so a replayed or racing commit never stacks.
+        """
+        ...
+
+    def find_open_pr(self, branch: str) -> Optional[PullRequest]: ...
+
+    def create_pr(
+        self, *, branch: str, base: str, title: str, description: str, reviewers: Sequence[str]
+    ) -> PullRequest: ...
+
+    def update_pr(self, pr: PullRequest, *, title: str, description: str) -> PullRequest:
+        """New title and description; reviewers and destination are kept. ScmConflict if no longer open."""
+        ...
+
+    def decline_pr(self, pr: PullRequest) -> None: ...
+
+    def delete_branch(self, branch: str) -> None:
+        """Delete the branch; a branch that is already gone is fine."""
+        ...
+
+    def default_reviewers(self) -> list[str]: ...

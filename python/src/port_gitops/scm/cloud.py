@@ -1,0 +1,403 @@
+"""Bitbucket Cloud (REST 2.0) behind the `Scm` seam, through atlassian-python-api's `Cloud` client.
+
+Every call goes through the top-level `Cloud` object's own `request` (its auth, URL joining and our
+session), with its `backoff_and_retry` and `retry_with_header` off; retries are port_gitops.retry's.
+The library's resource objects (`cloud.repositories.get(...)`, `repo.branches`, ...) are deliberately
+not used: they are built without our `retry_with_header=False` (so a 429 carrying Retry-After would
+sleep inside the library, up to 30 minutes) and each needs a prior GET of the repository.
+
+Request budget (a first enrichment must stay within 7 requests): each method is one request, except
+`commit_file` (one more to learn the new tip: Cloud answers 201 with no body), `update_pr` (GET then
+PUT: a PUT without the current reviewers would clear them) and `decline_pr` after a replay (a GET
+to see that the pull request is closed). `branch_tips` reads the base's and our branch's tips in one
+request, which keeps a first enrichment at 7.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import re
+from typing import Any, Callable, Collection, Optional, Sequence
+from urllib.parse import quote
+
+import requests
+from atlassian.bitbucket.cloud import Cloud
+
+from port_gitops.errors import InvalidInputError, UsageError
+from port_gitops.http import host_of, untrusted_certificate
+from port_gitops.logsetup import register_secrets
+from port_gitops.retry import RetriesExhausted, RetryPolicy
+from port_gitops.scm.base import PullRequest, RepoInfo
+from port_gitops.scm.errors import (
+    ScmAuthError,
+    ScmConflict,
+    ScmError,
+    ScmForbidden,
+    ScmNotFound,
+    ScmRateLimited,
+)
+
+log = logging.getLogger("port_gitops")
+
+_SHA = re.compile(r"[0-9a-f]{7,64}")
+_MULTIPART_HEADERS = {"Accept": "application/json"}  # non-empty, so the library adds no JSON Content-Type
+_ERRORS: dict[int, Callable[..., ScmError]] = {404: ScmNotFound, 409: ScmConflict, 429: ScmRateLimited}
+
+
+def _segment(value: str, field: str) -> str:
+    """One URL path segment from configuration or payload data: never `.`/`..`, never a `/`."""
+    if not value or value in (".", "..") or "/" in value:
+        raise InvalidInputError(f"{value!r} is not a valid name", field=field)
+    return quote(value, safe="{}")
+
+
+def _ref(branch: str) -> str:
+    # Branch names keep their `/` in refs/branches/{name} (Cloud splits nothing there); escape the rest.
+    if not branch or any(part in ("", ".", "..") for part in branch.split("/")):
+        raise InvalidInputError(f"{branch!r} is not a valid branch name", field="branch")
+    return quote(branch, safe="/")
+
+
+def _sha(commit: str) -> str:
+    if not _SHA.fullmatch(commit):
+        raise ValueError(f"a commit SHA is required here, not {commit!r}")
+    return commit
+
+
+def _file_path(path: str) -> str:
+    parts = path.strip("/").split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise InvalidInputError(f"{path!r} is not a file path inside the repository", field="path")
+    return "/".join(parts)
+
+
+def _bbql(value: str) -> str:
+    """A BBQL string literal's content: backslashes and double quotes escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _href(data: dict[str, Any], name: str) -> Optional[str]:
+    link = (data.get("links") or {}).get(name) or {}
+    href = link.get("href") if isinstance(link, dict) else None
+    return str(href) if href else None
+
+
+def _account(reviewer: str) -> dict[str, str]:
+    # Cloud names accounts by UUID ("{...}") or Atlassian account id; both are accepted as reviewers.
+    return {"uuid": reviewer} if reviewer.startswith("{") else {"account_id": reviewer}
+
+
+def _account_id(user: dict[str, Any]) -> Optional[str]:
+    value = user.get("uuid") or user.get("account_id")
+    return str(value) if value else None
+
+
+def _pull_request(data: dict[str, Any]) -> PullRequest:
+    reviewers = (_account_id(r) for r in data.get("reviewers") or [])
+    return PullRequest(
+        id=int(data["id"]),
+        url=_href(data, "html") or "",
+        title=str(data.get("title") or ""),
+        description=str(data.get("description") or (data.get("summary") or {}).get("raw") or ""),
+        source=str(data["source"]["branch"]["name"]),
+        destination=str(data["destination"]["branch"]["name"]),
+        reviewers=tuple(r for r in reviewers if r),
+    )
+
+
+def _error_body(response: requests.Response) -> dict[str, Any]:
+    """The `error` of Cloud's `{"type": "error", "error": {"message", "detail", "fields"}}`; {} for text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+class CloudScm:
+    def __init__(
+        self,
+        api_url: str,
+        workspace: str,
+        slug: str,
+        *,
+        username: Optional[str],
+        token: Optional[str],
+        access_token: Optional[str],
+        session: requests.Session,
+        policy: RetryPolicy,
+    ) -> None:
+        register_secrets([token, access_token])
+        if session.auth is not None or "Authorization" in session.headers:
+            # atlassian-python-api stores the credential on the session: a session that already
+            # carries one belongs to another client, and sharing it would mix credentials.
+            raise ValueError("CloudScm needs a session without credentials of its own")
+        if access_token:
+            auth: dict[str, str] = {"token": access_token}
+            self._credential = "BITBUCKET_ACCESS_TOKEN"
+        elif username and token:
+            auth = {"username": username, "password": token}
+            self._credential = "BITBUCKET_USERNAME/BITBUCKET_TOKEN"
+        else:
+            raise UsageError("set BITBUCKET_USERNAME + BITBUCKET_TOKEN, or BITBUCKET_ACCESS_TOKEN")
+        self._cloud = Cloud(  # type: ignore[no-untyped-call]  # the library's __init__ is unannotated
+            url=api_url, session=session, backoff_and_retry=False, retry_with_header=False, **auth
+        )
+        self._policy = policy
+        self._host = host_of(api_url)
+        self.full_name = f"{workspace}/{slug}"
+        self._repo = f"repositories/{_segment(workspace, 'workspace')}/{_segment(slug, 'slug')}"
+
+    # -- one request, retried by the policy, errors classified --------------------------------------
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        idempotent: bool,
+        passthrough: Collection[int] = (),
+        absolute: bool = False,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send; statuses in `passthrough` (e.g. the 404 of an "absent" read) come back as answers."""
+
+        def attempt() -> requests.Response:
+            response: requests.Response = self._cloud.request(
+                method, path, absolute=absolute, advanced_mode=True, **kwargs
+            )
+            if response.status_code >= 400 and response.status_code not in passthrough:
+                raise requests.HTTPError(f"HTTP {response.status_code}", response=response)
+            return response
+
+        try:
+            return self._policy.call(attempt, what=f"Bitbucket: {what}", idempotent=idempotent)
+        except RetriesExhausted as exc:
+            cls = ScmRateLimited if exc.status == 429 else ScmError
+            hint = " (Bitbucket Cloud allows about 1,000 API requests per hour per user or token)"
+            raise cls(exc.message + (hint if exc.status == 429 else ""), status=exc.status) from exc
+        except requests.HTTPError as exc:
+            assert exc.response is not None
+            raise self._refused(exc.response, what) from exc
+        except requests.exceptions.SSLError as exc:
+            raise UsageError(untrusted_certificate(f"Bitbucket: {what} ({self._host})")) from exc
+        except requests.RequestException as exc:
+            raise ScmError(f"Bitbucket: {what}: {type(exc).__name__} talking to {self._host}") from exc
+
+    def _refused(self, response: requests.Response, what: str) -> ScmError:
+        status = response.status_code
+        error = _error_body(response)
+        text = str(error.get("message") or response.reason or "").strip()
+        fields = error.get("fields")
+        if isinstance(fields, dict) and fields:
+            text += " (" + "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in fields.items()) + ")"
+        prefix = f"Bitbucket: {what}: HTTP {status}"
+        if status == 401:
+            return ScmAuthError(
+                f"{prefix}: Bitbucket rejected {self._credential}: {text}. On Cloud use an API token with "
+                "your Atlassian account e-mail as BITBUCKET_USERNAME, or a repository/project/workspace "
+                "access token as BITBUCKET_ACCESS_TOKEN",
+                status=status,
+            )
+        if status == 403:
+            detail = error.get("detail")
+            if isinstance(detail, dict) and ("required" in detail or "granted" in detail):
+                required = ", ".join(map(str, detail.get("required") or [])) or "?"
+                granted = ", ".join(map(str, detail.get("granted") or [])) or "none"
+                text += f"; {self._credential} needs scopes {required} (granted: {granted})"
+            elif detail:
+                text += f"; {detail}"
+            return ScmForbidden(f"{prefix}: {text}", status=status)
+        return _ERRORS.get(status, ScmError)(f"{prefix}: {text}", status=status)
+
+    def _json(self, response: requests.Response, what: str) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ScmError(f"Bitbucket: {what}: HTTP {response.status_code} with a non-JSON body") from exc
+        if not isinstance(body, dict):
+            raise ScmError(f"Bitbucket: {what}: unexpected answer")
+        return body
+
+    # -- reads -----------------------------------------------------------------------------------
+    def repository(self) -> RepoInfo:
+        what = f"read repository {self.full_name}"
+        data = self._json(self._call("GET", self._repo, what=what, idempotent=True), what)
+        mainbranch = data.get("mainbranch") or {}  # null or missing on an empty repository
+        return RepoInfo(
+            full_name=str(data.get("full_name") or self.full_name),
+            default_branch=mainbranch.get("name") or None,
+            web_url=_href(data, "html"),
+        )
+
+    def branch_tip(self, branch: str) -> Optional[str]:
+        what = f"read branch {branch}"
+        response = self._call(
+            "GET",
+            f"{self._repo}/refs/branches/{_ref(branch)}",
+            what=what,
+            idempotent=True,
+            passthrough=(404,),
+        )
+        if response.status_code == 404:
+            return None
+        return str(self._json(response, what)["target"]["hash"])
+
+    def branch_tips(self, branches: Sequence[str]) -> dict[str, Optional[str]]:
+        what = "read branches " + ", ".join(branches)
+        query = " OR ".join(f'name="{_bbql(branch)}"' for branch in branches)
+        response = self._call(
+            "GET",
+            f"{self._repo}/refs/branches",
+            what=what,
+            idempotent=True,
+            params={"q": query, "pagelen": str(max(10, len(branches)))},
+        )
+        found = {v["name"]: str(v["target"]["hash"]) for v in self._json(response, what).get("values") or []}
+        return {branch: found.get(branch) for branch in branches}
+
+    def commit_parents(self, commit: str) -> list[str]:
+        what = f"read commit {commit[:12]}"
+        response = self._call("GET", f"{self._repo}/commit/{_sha(commit)}", what=what, idempotent=True)
+        return [str(p["hash"]) for p in self._json(response, what).get("parents") or []]
+
+    def read_file(self, commit: str, path: str) -> Optional[bytes]:
+        response = self._call(
+            "GET",
+            f"{self._repo}/src/{_sha(commit)}/{quote(_file_path(path))}",
+            what=f"read {path} at {commit[:12]}",
+            idempotent=True,
+            passthrough=(404,),
+        )
+        return None if response.status_code == 404 else response.content
+
+    def find_open_pr(self, branch: str) -> Optional[PullRequest]:
+        what = f"find the open pull request from {branch}"
+        response = self._call(
+            "GET",
+            f"{self._repo}/pullrequests",
+            what=what,
+            idempotent=True,
+            params={"q": f'source.branch.name="{_bbql(branch)}" AND state="OPEN"'},
+        )
+        values = self._json(response, what).get("values") or []
+        return _pull_request(values[0]) if values else None
+
+    def default_reviewers(self) -> list[str]:
+        """The repository's and its project's default reviewers (Cloud does not add them to API-made PRs)."""
+        what = "read the default reviewers"
+        path, params, absolute = f"{self._repo}/effective-default-reviewers", {"pagelen": "100"}, False
+        found: list[str] = []
+        while True:
+            page = self._json(
+                self._call("GET", path, what=what, idempotent=True, params=params, absolute=absolute), what
+            )
+            for entry in page.get("values") or []:
+                account = _account_id(entry.get("user") or {})
+                if account and account not in found:
+                    found.append(account)
+            if not page.get("next"):
+                return found
+            path, params, absolute = str(page["next"]), {}, True
+
+    # -- writes ----------------------------------------------------------------------------------
+    def commit_file(
+        self,
+        *,
+        branch: str,
+        path: str,
+        content: bytes,
+        message: str,
+        parent: str,
+        create_from: Optional[str],
+        author: Optional[str],
+    ) -> str:
+        # `parents` makes Cloud check that `parent` is still the branch tip (409 otherwise), and
+        # creates the branch on `parent` when it does not exist yet: `create_from` is not needed.
+        del create_from
+        fields = {"message": message, "branch": branch, "parents": _sha(parent)}
+        if author:
+            fields["author"] = author
+        file_path = _file_path(path)
+        self._call(
+            "POST",
+            f"{self._repo}/src",
+            what=f"commit {path} on {branch}",
+            idempotent=True,
+            data=fields,  # plain form fields: no filename, so Cloud reads them as metadata
+            files={file_path: (posixpath.basename(file_path), content, "application/octet-stream")},
+            headers=_MULTIPART_HEADERS,
+        )
+        tip = self.branch_tip(branch)  # the 201 has no body: ask the branch for the new commit
+        if tip is None:
+            raise ScmError(f"Bitbucket: commit {path} on {branch}: the branch is gone right after the commit")
+        return tip
+
+    def create_pr(
+        self, *, branch: str, base: str, title: str, description: str, reviewers: Sequence[str]
+    ) -> PullRequest:
+        what = f"open a pull request {branch} -> {base}"
+        body: dict[str, Any] = {
+            "title": title,
+            "description": description,
+            "source": {"branch": {"name": branch}},
+            "destination": {"branch": {"name": base}},
+            "close_source_branch": True,
+            "reviewers": [_account(r) for r in reviewers],
+        }
+        # A replay is safe: Cloud answers a second create for the same source with the open PR.
+        response = self._call(
+            "POST", f"{self._repo}/pullrequests", what=what, idempotent=True, data=body, passthrough=(400,)
+        )
+        if response.status_code == 400:
+            fields = _error_body(response).get("fields") or {}
+            if not (reviewers and isinstance(fields, dict) and "reviewers" in fields):
+                raise self._refused(response, what)
+            # e.g. the bot itself is a default reviewer ("... is the author and cannot be included"):
+            # a pull request without reviewers beats no pull request.
+            log.warning(
+                "%s: Bitbucket refused the reviewers (%s); opening it without them",
+                what,
+                " ".join(map(str, fields["reviewers"])),
+            )
+            body["reviewers"] = []
+            response = self._call("POST", f"{self._repo}/pullrequests", what=what, idempotent=True, data=body)
+        return _pull_request(self._json(response, what))
+
+    def update_pr(self, pr: PullRequest, *, title: str, description: str) -> PullRequest:
+        what = f"update pull request #{pr.id}"
+        path = f"{self._repo}/pullrequests/{pr.id}"
+        current = self._json(self._call("GET", path, what=what, idempotent=True), what)
+        if current.get("state") != "OPEN":
+            raise ScmConflict(f"Bitbucket: {what}: it is {current.get('state')} now", status=None)
+        reviewers = (_account_id(r) for r in current.get("reviewers") or [])
+        body = {
+            "title": title,
+            "description": description,
+            # A PUT resets what it omits: resend the reviewers (and keep the destination).
+            "reviewers": [_account(r) for r in reviewers if r],
+            "destination": {"branch": {"name": current["destination"]["branch"]["name"]}},
+        }
+        return _pull_request(self._json(self._call("PUT", path, what=what, idempotent=True, data=body), what))
+
+    def decline_pr(self, pr: PullRequest) -> None:
+        what = f"decline pull request #{pr.id}"
+        path = f"{self._repo}/pullrequests/{pr.id}"
+        response = self._call("POST", f"{path}/decline", what=what, idempotent=True, passthrough=(400,))
+        if response.status_code == 400:
+            # Only open pull requests can be declined: after a replay (or someone else's merge or
+            # decline) it is no longer open, which is all we wanted.
+            current = self._json(self._call("GET", path, what=what, idempotent=True), what)
+            if current.get("state") == "OPEN":
+                raise self._refused(response, what)
+
+    def delete_branch(self, branch: str) -> None:
+        self._call(
+            "DELETE",
+            f"{self._repo}/refs/branches/{_ref(branch)}",
+            what=f"delete branch {branch}",
+            idempotent=True,
+            passthrough=(404,),
+        )
