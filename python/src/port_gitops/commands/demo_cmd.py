@@ -1,15 +1,25 @@
-"""port-gitops demo — placeholder until its issue lands."""
+"""Run the whole job against the embedded sandbox and show what it did — no credentials needed.
+
+Starts loopback Bitbucket and Port sandboxes, seeds a service repository whose port.yml already holds a
+commented entity, runs `port-gitops enrich` on the payload of Port's guide, and shows the pull request,
+the port.yml diff and the Port run's log and status; then runs again and shows `unchanged`.
+
+examples:
+  port-gitops demo
+  port-gitops demo --bitbucket datacenter
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from port_gitops.errors import UsageError
-
 
 def register(parser: argparse.ArgumentParser) -> None:
-    del parser
+    parser.add_argument("--bitbucket", choices=("cloud", "datacenter"), default="cloud",
+                        help="which Bitbucket flavour the sandbox plays")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("'demo' is not available in this version yet")
+    from port_gitops.demo import run_demo
+
+    return run_demo(args.bitbucket)

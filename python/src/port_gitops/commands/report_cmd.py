@@ -1,15 +1,58 @@
-"""port-gitops report — placeholder until its issue lands."""
+"""Close a Port action run from a pipeline's failure path (bootstrap error, timeout, abort).
+
+A run that is already finished is left alone (exit 0): the tool may have reported it before dying.
+
+examples:
+  port-gitops report --run-id "$RUN_ID" --status FAILURE --message "build aborted" --link "$BUILD_URL"
+  port-gitops report --run-id r_abc --status SUCCESS
+
+exit codes: 0 reported (or already finished), 1 Port could not be told, 2 usage or configuration
+(incl. missing or rejected Port credentials), 3 invalid input.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from port_gitops.errors import UsageError
+from port_gitops.commands.options import add_http_flags, add_port_flags
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    del parser
+    parser.add_argument("--run-id", required=True, help="the Port action run to close")
+    parser.add_argument("--status", required=True, choices=("SUCCESS", "FAILURE"), help="final status")
+    parser.add_argument("--message", default="", help="one line shown in the run's log and summary")
+    parser.add_argument("--link", action="append", default=[], help="a link for the run page, repeatable")
+    add_port_flags(parser)
+    add_http_flags(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("'report' is not available in this version yet")
+    import logging
+
+    from port_gitops import config
+    from port_gitops.errors import InvalidInputError, JobFailedError, PortReportError, UsageError
+    from port_gitops.http import make_session
+    from port_gitops.port_api import PortClient
+    from port_gitops.retry import RetryPolicy
+
+    if not args.run_id.strip() or any(c.isspace() for c in args.run_id):
+        raise InvalidInputError(f"{args.run_id!r} is not a run id", field="--run-id")
+    port = config.port_settings(args)
+    if not port.has_credentials:
+        raise UsageError("PORT_CLIENT_ID and PORT_CLIENT_SECRET must be set to report to Port")
+    retry = config.retry_settings(args)
+    client = PortClient(
+        port.base_url, port.client_id or "", port.client_secret or "",
+        session=make_session(ca_bundle=args.ca_bundle),
+        policy=RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait),
+    )
+    message = " ".join(args.message.split())
+    try:
+        if message:
+            client.log(args.run_id, message)
+        client.finish(args.run_id, status=args.status, label=args.status.lower(), links=args.link,
+                      summary=message or f"Closed as {args.status} by port-gitops report")
+    except PortReportError as exc:
+        raise JobFailedError(exc.message) from exc
+    logging.getLogger("port_gitops").info("run %s closed as %s", args.run_id, args.status)
+    return 0

@@ -1,0 +1,288 @@
+"""The use case: one pull request carrying the right port.yml, whatever state the repository is in.
+
+The outcome table (create-pull-request's model, over REST):
+- the base already holds the desired port.yml        -> none     (an open PR from our branch is declined)
+- our branch is absent                               -> created  (branch + commit from the base tip, then PR)
+- our branch exists, no open PR, branch is stale     -> created  (branch deleted and recreated from the base tip)
+- open PR, branch already holds the desired content  -> unchanged (nothing written)
+- open PR, branch holds something else               -> updated  (a commit on the branch whose port.yml is the
+                                                                  merge against the *current* base; PR refreshed)
+Only port.yml is ever written, and always as "current base port.yml + our change", so the PR can never
+revert someone else's change. A 409 (someone moved a branch under us) re-reads everything and decides again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Sequence, Tuple
+
+from port_gitops.errors import JobFailedError, UsageError
+from port_gitops.model import EnrichValues
+from port_gitops.portyml import MergeResult, merge, render_entities, unified_diff
+from port_gitops.repo_ref import RepoRef
+from port_gitops.result import Result
+from port_gitops.scm import PullRequest, Scm, ScmConflict
+
+log = logging.getLogger("port_gitops")
+
+MAX_ROUNDS = 3  # re-read-and-decide rounds after a 409
+PR_TITLE = "Enrich service {entity}: domain {domain}, type {type}, lifecycle {lifecycle}"
+PR_DESCRIPTION = """\
+Requested through Port's **Enrich Service** action{run}.
+
+Changes to `{path}` (merged into the existing file; nothing else is touched):
+{changes}
+{build}
+This pull request is maintained by port-gitops: running the action again for this service updates it.
+"""
+COMMIT_MESSAGE = "Enrich service {entity} in {path}\n\n{changes}\n"
+
+
+@dataclass(frozen=True)
+class EnrichJob:
+    values: EnrichValues
+    repo: RepoRef
+    template_text: str
+    path: str = "port.yml"
+    branch: Optional[str] = None
+    base: Optional[str] = None
+    reviewers: Tuple[str, ...] = ()
+    author: Optional[str] = None
+    dry_run: bool = False
+    build_url: Optional[str] = None
+
+
+@dataclass
+class Progress:
+    """Where each step is told: stderr progress and, when a run id is known, Port's run log."""
+
+    port_log: Callable[[str], None] = lambda message: None
+    lines: List[str] = field(default_factory=list)
+
+    def step(self, message: str) -> None:
+        self.lines.append(message)
+        log.info("%s", message)
+        self.port_log(message)
+
+
+_REF_BAD = re.compile(r"[^A-Za-z0-9._/-]+")
+
+
+def default_branch_name(entity: str) -> str:
+    """`port/enrich-<entity>`, sanitised to a valid git ref (git check-ref-format rules)."""
+    name = _REF_BAD.sub("-", entity.replace("/", "-")).strip(".-") or "service"
+    name = re.sub(r"\.{2,}", ".", name)
+    if name.endswith(".lock"):
+        name = name[: -len(".lock")] + "-lock"
+    return f"port/enrich-{name}"
+
+
+def check_branch_name(name: str, flag: str) -> str:
+    bad = (
+        not name
+        or name.startswith(("/", "-", "."))
+        or name.endswith(("/", ".", ".lock"))
+        or ".." in name
+        or "//" in name
+        or "@{" in name
+        or "/." in name
+        or re.search(r"[\x00-\x20\x7f~^:?*\[\\]", name) is not None
+    )
+    if bad:
+        raise UsageError(f"{flag}: {name!r} is not a valid git branch name")
+    return name
+
+
+class Enrichment:
+    """Runs one job against one SCM; fills `result` as it goes (so a failure still reports what is known)."""
+
+    def __init__(self, job: EnrichJob, scm: Scm, progress: Progress, result: Result) -> None:
+        self.job = job
+        self.scm = scm
+        self.progress = progress
+        self.result = result
+        self.branch = job.branch or default_branch_name(job.values.entity)
+        result.repository = job.repo.full_name
+        result.branch = self.branch
+        result.dry_run = job.dry_run
+        self._content_cache: dict[Tuple[str, str], Optional[bytes]] = {}
+
+    # -- reads -------------------------------------------------------------------------------
+    def _read(self, commit: str) -> Optional[bytes]:
+        key = (commit, self.job.path)
+        if key not in self._content_cache:
+            self._content_cache[key] = self.scm.read_file(commit, self.job.path)
+        return self._content_cache[key]
+
+    def _desired(self, base_tip: str) -> MergeResult:
+        raw = self._read(base_tip)
+        existing = None if raw is None else raw.decode("utf-8")
+        entities = render_entities(self.job.template_text, self.job.values)
+        return merge(existing, entities, source=f"{self.job.repo.full_name}:{self.job.path}@{base_tip[:12]}")
+
+    # -- writes (skipped, but listed, in a dry run) ----------------------------------------------
+    def _write(self, description: str, action: Callable[[], object]) -> object:
+        if self.job.dry_run:
+            self.result.planned.append(description)
+            self.progress.step(f"dry run: would {description}")
+            return None
+        return action()
+
+    def run(self) -> Result:
+        job = self.job
+        self.progress.step(
+            f"started: enrich service {job.values.entity} (domain {job.values.domain}, type {job.values.type}, "
+            f"lifecycle {job.values.lifecycle})"
+        )
+        for round_no in range(1, MAX_ROUNDS + 1):
+            try:
+                self._decide()
+                return self.result
+            except ScmConflict as exc:
+                if round_no == MAX_ROUNDS:
+                    raise JobFailedError(
+                        f"{self.branch} kept moving while we wrote it ({MAX_ROUNDS} attempts): {exc.message}"
+                    ) from exc
+                self.progress.step(f"conflict: {exc.message}; re-reading and deciding again")
+                self._content_cache.clear()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _decide(self) -> None:
+        job, scm, result = self.job, self.scm, self.result
+        base = job.base
+        if base is None:
+            base = scm.repository().default_branch
+            if not base:
+                raise JobFailedError(f"repository {job.repo.full_name} is empty: it has no default branch yet")
+        if base == self.branch:
+            raise UsageError(f"the pull request branch and the base are both {base!r}; they must differ")
+        result.base = base
+        tips = scm.branch_tips([base, self.branch])  # one request on Cloud
+        base_tip, tip = tips[base], tips[self.branch]
+        if base_tip is None:
+            what = "the default branch" if job.base is None else "--base"
+            raise JobFailedError(
+                f"{what} {base!r} of {job.repo.full_name} has no commits"
+                + (" (the repository is empty)" if job.base is None else " or does not exist")
+            )
+        self.progress.step(f"repository {job.repo.full_name} resolved; base {base} at {base_tip[:12]}")
+        desired = self._desired(base_tip)
+        result.changes = list(desired.changes)
+        if job.dry_run:
+            raw = self._read(base_tip)
+            diff = unified_diff(None if raw is None else raw.decode("utf-8"), desired.text, job.path)
+            if diff:
+                log.info("%s", diff.rstrip("\n"))
+        if not desired.changed:
+            self.progress.step(f"{job.path} on {base} already holds the desired content")
+            self._none(tip)
+            return
+        self.progress.step(f"{job.path} change: " + "; ".join(desired.changes))
+        content = desired.text.encode("utf-8")
+        if tip is None:
+            self._create(base, base_tip, content, desired)
+            return
+        pr = scm.find_open_pr(self.branch)
+        if pr is None:
+            if self._fresh_branch(tip, base_tip, content):
+                # A concurrent run created the branch a moment ago; it is exactly what we want.
+                result.commit = tip
+                self._open_pr(base, desired, outcome="created")
+                return
+            self.progress.step(f"{self.branch} is left over from an earlier pull request; recreating it from {base}")
+            self._write(f"delete branch {self.branch}", lambda: scm.delete_branch(self.branch))
+            self._create(base, base_tip, content, desired)
+            return
+        if self._read(tip) == content:
+            result.commit = tip
+            self._set_pr(pr)
+            result.outcome = "unchanged"
+            self.progress.step(f"pull request #{pr.id} already carries this change: {pr.url}")
+            return
+        commit = self._write(
+            f"commit {job.path} on {self.branch} (parent {tip[:12]})",
+            lambda: scm.commit_file(
+                branch=self.branch, path=job.path, content=content, message=self._message(desired),
+                parent=tip, create_from=None, author=job.author,
+            ),
+        )
+        result.commit = commit if isinstance(commit, str) else None
+        if result.commit:
+            self.progress.step(f"committed {result.commit[:12]} to {self.branch}")
+        updated = self._write(
+            f"update pull request #{pr.id}",
+            lambda: scm.update_pr(pr, title=self._title(), description=self._description(desired)),
+        )
+        self._set_pr(updated if isinstance(updated, PullRequest) else pr)
+        result.outcome = "updated"
+        self.progress.step(f"pull request #{pr.id} updated: {pr.url}")
+
+    def _fresh_branch(self, tip: str, base_tip: str, content: bytes) -> bool:
+        return self._read(tip) == content and self.scm.commit_parents(tip)[:1] == [base_tip]
+
+    def _none(self, tip: Optional[str]) -> None:
+        result, scm = self.result, self.scm
+        result.outcome = "none"
+        if tip is None:
+            return
+        pr = scm.find_open_pr(self.branch)
+        if pr is not None:
+            self._write(f"decline redundant pull request #{pr.id}", lambda: scm.decline_pr(pr))
+            self.progress.step(f"pull request #{pr.id} is no longer needed; declined: {pr.url}")
+            result.warnings.append(f"declined redundant pull request #{pr.id}")
+
+    def _create(self, base: str, base_tip: str, content: bytes, desired: MergeResult) -> None:
+        job = self.job
+        commit = self._write(
+            f"create branch {self.branch} from {base} ({base_tip[:12]}) with a commit of {job.path}",
+            lambda: self.scm.commit_file(
+                branch=self.branch, path=job.path, content=content, message=self._message(desired),
+                parent=base_tip, create_from=base, author=job.author,
+            ),
+        )
+        self.result.commit = commit if isinstance(commit, str) else None
+        if self.result.commit:
+            self.progress.step(f"committed {self.result.commit[:12]} to new branch {self.branch}")
+        self._open_pr(base, desired, outcome="created")
+
+    def _open_pr(self, base: str, desired: MergeResult, outcome: str) -> None:
+        reviewers = list(dict.fromkeys([*self.job.reviewers, *self.scm.default_reviewers()]))
+        pr = self._write(
+            f"open a pull request {self.branch} -> {base}",
+            lambda: self.scm.create_pr(
+                branch=self.branch, base=base, title=self._title(),
+                description=self._description(desired), reviewers=reviewers,
+            ),
+        )
+        self.result.outcome = outcome
+        if isinstance(pr, PullRequest):
+            self._set_pr(pr)
+            self.progress.step(f"pull request #{pr.id} created: {pr.url}")
+
+    def _set_pr(self, pr: PullRequest) -> None:
+        self.result.pull_request = {"id": pr.id, "url": pr.url}
+
+    def _title(self) -> str:
+        v = self.job.values
+        return PR_TITLE.format(entity=v.entity, domain=v.domain, type=v.type, lifecycle=v.lifecycle)
+
+    def _description(self, desired: MergeResult) -> str:
+        v, job = self.job.values, self.job
+        return PR_DESCRIPTION.format(
+            run=f" (run `{v.run_id}`)" if v.run_id else "",
+            path=job.path,
+            changes="\n".join(f"- {c}" for c in desired.changes),
+            build=f"\nJenkins build: {job.build_url}\n" if job.build_url else "",
+        )
+
+    def _message(self, desired: MergeResult) -> str:
+        return COMMIT_MESSAGE.format(
+            entity=self.job.values.entity, path=self.job.path, changes="\n".join(desired.changes)
+        )
+
+
+def links(result: Result, build_url: Optional[str]) -> Sequence[str]:
+    found = [result.pull_request["url"]] if result.pull_request else []
+    return [*found, build_url] if build_url else found

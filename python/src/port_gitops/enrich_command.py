@@ -1,0 +1,248 @@
+"""`port-gitops enrich` from flags to exit code: inputs, signature, settings, wiring, reporting, result.
+
+Every exit writes the result file. Whenever Port credentials and a run id are known, exits 1, 2 and 3
+report FAILURE with a one-line reason; 5 (signature) never does: an unauthenticated run id is not
+trusted. Nothing is written to Bitbucket before all input is validated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Mapping, Optional
+
+from port_gitops import config
+from port_gitops.enrich import EnrichJob, Enrichment, Progress, check_branch_name, links
+from port_gitops.errors import (
+    EXIT_OK,
+    JobFailedError,
+    PortGitopsError,
+    PortReportError,
+    SignatureError,
+    UsageError,
+)
+from port_gitops.logsetup import mask
+from port_gitops.reporting import RunReporter
+from port_gitops.result import Result
+
+log = logging.getLogger("port_gitops")
+_DATA_FLAGS = ("entity", "domain", "type", "lifecycle", "run_id", "repo_url")
+
+
+def _first_env(environ: Mapping[str, str], *names: str) -> Optional[str]:
+    for name in names:
+        if environ.get(name):
+            return environ[name]
+    return None
+
+
+class EnrichCommand:
+    def __init__(self, args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> None:
+        self.args = args
+        self.environ = environ
+        self.result = Result()
+        self.reporter: Optional[RunReporter] = None
+
+    def execute(self) -> int:
+        try:
+            code = self._run()
+        except PortGitopsError as exc:
+            code = self._fail(exc)
+        except Exception as exc:  # noqa: BLE001 - reported as FAILURE, never a silent crash
+            log.debug("unexpected error", exc_info=True)
+            code = self._fail(JobFailedError(f"unexpected {type(exc).__name__}: {exc}"))
+        self.result.exit_code = code
+        self._emit()
+        return code
+
+    # -- the happy path ------------------------------------------------------------------------
+    def _run(self) -> int:
+        args = self.args
+        retry = config.retry_settings(args)
+        port = config.port_settings(args, self.environ)
+        body, variables = self._inputs()
+        self.result.dry_run = bool(args.dry_run)
+        if args.verify_signature:
+            self._verify(body, port)
+        # Known from here on, so every later failure is reported to this run.
+        self.result.port_run.id = variables.get("RUN_ID") or None
+        from port_gitops.http import make_session
+        from port_gitops.retry import RetryPolicy
+
+        session = make_session(ca_bundle=args.ca_bundle)
+        policy = RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait)
+        self._start_reporter(port, session, policy)
+        bitbucket = config.bitbucket_settings(args, self.environ)
+        job = self._job(variables, bitbucket)
+        if self.reporter is not None:
+            self.reporter.authenticate()  # a Port 401 is exit 2, before anything is written
+        from port_gitops.wiring import make_scm
+
+        scm = make_scm(bitbucket, job.repo, session=session, policy=policy)
+        reporter = self.reporter
+        progress = Progress(port_log=reporter.log if reporter is not None else (lambda m: None))
+        Enrichment(job, scm, progress, self.result).run()
+        progress.step(f"finished: {self.result.outcome}")
+        try:
+            self._finish("SUCCESS", self.result.outcome, self._summary())
+        except PortReportError as exc:
+            self.result.error = exc.message
+            self.result.warnings.append(f"Port could not be told: {exc.message}")
+            print(f"port-gitops enrich: error: {mask(exc.message)}", file=sys.stderr)
+            return exc.exit_code
+        return EXIT_OK
+
+    def _inputs(self) -> tuple[Optional[bytes], dict[str, str]]:
+        args = self.args
+        given = [f for f in _DATA_FLAGS if getattr(args, f) is not None]
+        if args.payload is not None and given:
+            raise UsageError("give either --payload or the data flags (--entity, --domain, ...), not both")
+        if args.payload is None and not given:
+            raise UsageError("no input: give --payload FILE|- or --entity, --domain, --type, --lifecycle")
+        if args.payload is None:
+            names = {"entity": "ENTITY_IDENTIFIER", "domain": "DOMAIN", "type": "TYPE", "lifecycle": "LIFECYCLE",
+                     "run_id": "RUN_ID", "repo_url": "REPO_URL"}
+            return None, {names[f]: getattr(args, f) for f in given}
+        body = self._read_payload(args.payload)
+        from port_gitops.gwt import load_trigger, resolve
+
+        return body, dict(resolve(load_trigger(args.trigger), body).variables)
+
+    @staticmethod
+    def _read_payload(path: str) -> bytes:
+        try:
+            if path == "-":
+                return sys.stdin.buffer.read()
+            with open(path, "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            raise UsageError(f"--payload: cannot read {path!r}: {exc.strerror}") from None
+
+    def _verify(self, body: Optional[bytes], port: config.PortSettings) -> None:
+        from port_gitops.signature import verify
+
+        if body is None:
+            raise UsageError("--verify-signature needs the raw body as --payload")
+        if not port.client_secret:
+            raise UsageError("--verify-signature needs PORT_CLIENT_SECRET (Port signs webhooks with it)")
+        try:
+            tolerance = float(self.args.signature_tolerance)
+        except ValueError:
+            raise UsageError("--signature-tolerance/PORT_GITOPS_SIGNATURE_TOLERANCE: expected seconds") from None
+        verify(
+            body,
+            self.args.signature or _first_env(self.environ, "X_PORT_SIGNATURE", "x_port_signature"),
+            self.args.timestamp or _first_env(self.environ, "X_PORT_TIMESTAMP", "x_port_timestamp"),
+            port.client_secret,
+            tolerance=tolerance,
+        )
+
+    def _start_reporter(self, port: config.PortSettings, session: object, policy: object) -> None:
+        run_id = self.result.port_run.id
+        if run_id is None:
+            log.info("no Port run id in the input: progress is not reported to Port")
+            return
+        if self.args.dry_run:
+            log.info("dry run: nothing is reported to Port run %s", run_id)
+            return
+        if not port.has_credentials:
+            raise UsageError(
+                f"the input names Port run {run_id} but PORT_CLIENT_ID/PORT_CLIENT_SECRET are not set, so its "
+                "status cannot be reported"
+            )
+        from port_gitops.port_api import PortClient
+
+        client = PortClient(port.base_url, port.client_id or "", port.client_secret or "",
+                            session=session, policy=policy)  # type: ignore[arg-type]
+        self.reporter = RunReporter(client, self.result.port_run)
+
+    def _job(self, variables: Mapping[str, str], bitbucket: config.BitbucketSettings) -> EnrichJob:
+        from port_gitops import repo_ref, resources
+        from port_gitops.commands.options import env_list
+        from port_gitops.model import EnrichValues, load_blueprints
+
+        args = self.args
+        values = EnrichValues.from_variables(variables)
+        values.validate(load_blueprints(args.blueprints))
+        if bitbucket.kind == "cloud":
+            repo = repo_ref.cloud_repository(
+                repo_url=values.repo_url, entity=values.entity, web_url=bitbucket.web_url,
+                workspace=bitbucket.owner, allowed_workspaces=bitbucket.allowed_owners,
+            )
+        else:
+            repo = repo_ref.datacenter_repository(
+                repo_url=values.repo_url, entity=values.entity, web_url=bitbucket.web_url,
+                project=bitbucket.owner, allowed_projects=bitbucket.allowed_owners,
+            )
+        template = self._template(args.template) if args.template else resources.read_text(resources.TEMPLATE)
+        return EnrichJob(
+            values=values,
+            repo=repo,
+            template_text=template,
+            path=self._path(args.path),
+            branch=check_branch_name(args.branch, "--branch/PORT_GITOPS_BRANCH") if args.branch else None,
+            base=check_branch_name(args.base, "--base/PORT_GITOPS_BASE") if args.base else None,
+            reviewers=tuple(env_list("PORT_GITOPS_REVIEWERS", args.reviewer)),
+            author=config.author(args.author),
+            dry_run=bool(args.dry_run),
+            build_url=self.environ.get("BUILD_URL") or None,
+        )
+
+    @staticmethod
+    def _template(path: str) -> str:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--template/PORT_GITOPS_TEMPLATE: cannot read {path!r}: {exc}") from None
+
+    @staticmethod
+    def _path(path: str) -> str:
+        parts = path.strip("/").split("/")
+        if not path.strip("/") or any(p in ("", ".", "..") for p in parts):
+            raise UsageError(f"--path/PORT_GITOPS_PATH: {path!r} is not a file path inside the repository")
+        return "/".join(parts)
+
+    # -- endings -------------------------------------------------------------------------------
+    def _summary(self) -> str:
+        r = self.result
+        lines = [f"Outcome: **{r.outcome}** for `{r.repository}` (`{r.branch}` → `{r.base}`)."]
+        if r.pull_request:
+            lines.append(f"Pull request: {r.pull_request['url']}")
+        lines.extend(f"- {c}" for c in r.changes)
+        if r.error:
+            lines.append(f"Error: {r.error}")
+        return "\n".join(lines)
+
+    def _finish(self, status: str, label: str, summary: str) -> None:
+        if self.reporter is None:
+            return
+        self.reporter.finish(status, label, links(self.result, self.environ.get("BUILD_URL") or None), summary)
+
+    def _fail(self, exc: PortGitopsError) -> int:
+        self.result.outcome = "failed"
+        self.result.error = mask(exc.message)
+        print(f"port-gitops enrich: error: {self.result.error}", file=sys.stderr)
+        if isinstance(exc, SignatureError):
+            return exc.exit_code
+        if self.reporter is not None and self.reporter.active and self.result.port_run.id and not self.args.dry_run:
+            try:
+                self._finish("FAILURE", "failed", self._summary())
+            except PortGitopsError as report_exc:
+                # The enrichment's own code wins; say that Port was not told either.
+                self.result.warnings.append(f"Port could not be told: {mask(report_exc.message)}")
+                print(f"port-gitops enrich: error: Port could not be told: {mask(report_exc.message)}",
+                      file=sys.stderr)
+        return exc.exit_code
+
+    def _emit(self) -> None:
+        text = self.result.to_json()
+        if self.args.result_file:
+            try:
+                self.result.write(self.args.result_file)
+            except OSError as exc:
+                print(f"port-gitops enrich: error: cannot write --result-file: {exc}", file=sys.stderr)
+        print(mask(text) if self.args.json else self.result.summary())
+

@@ -1,0 +1,66 @@
+"""The result object of `enrich`: printed with --json and written to --result-file on every exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+
+@dataclass
+class PortRun:
+    id: Optional[str] = None
+    status: Optional[str] = None  # SUCCESS | FAILURE once decided
+    reported: bool = False
+
+
+@dataclass
+class Result:
+    outcome: str = "failed"  # created | updated | unchanged | none | failed
+    dry_run: bool = False
+    repository: Optional[str] = None
+    branch: Optional[str] = None
+    base: Optional[str] = None
+    commit: Optional[str] = None
+    pull_request: Optional[Dict[str, Any]] = None  # {"id": int, "url": str}
+    port_run: PortRun = field(default_factory=PortRun)
+    exit_code: int = 0
+    error: Optional[str] = None
+    warnings: List[str] = field(default_factory=list)
+    changes: List[str] = field(default_factory=list)
+    planned: List[str] = field(default_factory=list)  # with --dry-run: the writes that would happen
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=False)
+
+    def summary(self) -> str:
+        """The one-line stdout summary."""
+        if self.outcome == "failed":
+            return f"failed: {self.error}"
+        prefix = "dry run: would be " if self.dry_run else ""
+        pr = self.pull_request
+        where = f"{self.repository} {self.branch} -> {self.base}"
+        if pr:
+            return f"{prefix}{self.outcome}: pull request #{pr['id']} {pr['url']} ({where})"
+        if self.outcome == "none":
+            return f"{prefix}none: {self.repository} {self.base} already has the desired port.yml"
+        return f"{prefix}{self.outcome}: {where}"
+
+    def write(self, path: str) -> None:
+        """Atomic write, so a reader (the Jenkins step) never sees half a file."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=str(target.parent), prefix=".result-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(self.to_json() + "\n")
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
