@@ -1,0 +1,252 @@
+"""The outcome table of `enrich`, end to end against the git-backed sandbox, once per Bitbucket flavour."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+from enrichkit import FLAVOURS, Enricher, payload
+
+from port_gitops.sandbox import Sandbox
+from port_gitops.sandbox.example import EXISTING_PORT_YML, Example, seed_example
+
+BRANCH = "port/enrich-payments"
+
+
+@pytest.fixture(params=FLAVOURS)
+def sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    with Sandbox(flavour=request.param) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def example(sb: Sandbox) -> Example:
+    return seed_example(sb)
+
+
+@pytest.fixture
+def enrich(sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+           capsys: pytest.CaptureFixture[str]) -> Enricher:
+    return Enricher(sb, tmp_path, monkeypatch, capsys)
+
+
+def repo(sb: Sandbox, ex: Example) -> Any:
+    return sb.bitbucket.repository(ex.workspace, ex.slug)
+
+
+def open_prs(sb: Sandbox, ex: Example) -> list[Any]:
+    return [pr for pr in repo(sb, ex).pull_requests.values() if pr.state == "OPEN"]
+
+
+def port_yml(sb: Sandbox, ex: Example, ref: str) -> str:
+    raw = sb.bitbucket.read_file(ex.workspace, ex.slug, ref, "port.yml")
+    assert raw is not None
+    return raw.decode()
+
+
+def git(sb: Sandbox, ex: Example, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=sb.bitbucket.git_dir(ex.workspace, ex.slug),
+                          capture_output=True, text=True, check=True).stdout
+
+
+def entity(text: str, identifier: str) -> dict[str, Any]:
+    return next(e for e in yaml.safe_load(text) if e["identifier"] == identifier)
+
+
+def test_first_run_creates_branch_commit_and_one_pr(sb: Sandbox, example: Example, enrich: Enricher) -> None:
+    base_tip = sb.bitbucket.branch_tip(example.workspace, example.slug, "main")
+    run = enrich(example.payload)
+    assert run.code == 0, run.stderr
+    r = run.result
+    assert (r["outcome"], r["branch"], r["base"], r["dry_run"]) == ("created", BRANCH, "main", False)
+    assert r["commit"] == sb.bitbucket.branch_tip(example.workspace, example.slug, BRANCH)
+    # One commit on top of the base tip, touching port.yml only.
+    assert git(sb, example, "rev-list", "--parents", "-n", "1", BRANCH).split() == [r["commit"], base_tip]
+    assert git(sb, example, "diff", "--name-only", "main", BRANCH).split() == ["port.yml"]
+    text = port_yml(sb, example, BRANCH)
+    assert text.startswith(EXISTING_PORT_YML), "every existing line, comments included, is kept"
+    assert entity(text, "payments") == {
+        "identifier": "payments", "blueprint": "service",
+        "properties": {"type": "backend", "lifecycle": "Production"}, "relations": {"domain": "billing"},
+    }
+    [pr] = open_prs(sb, example)
+    assert (pr.source, pr.destination) == (BRANCH, "main")
+    assert r["pull_request"]["id"] == pr.id and str(pr.id) in r["pull_request"]["url"]
+    assert [a.display_name for a in pr.reviewers] == ["Dana Reviewer"], "default reviewers are added"
+    run_state = sb.port.runs[example.run_id]
+    assert run_state["status"] == "SUCCESS" and run_state["statusLabel"] == "created"
+    assert r["pull_request"]["url"] in run_state["link"]
+    assert r["port_run"] == {"id": example.run_id, "status": "SUCCESS", "reported": True}
+    logs = run_state["logs"]
+    assert logs[0].startswith("started") and logs[-1] == "finished: created"
+    assert any("pull request #" in line for line in logs)
+
+
+def test_same_payload_again_is_unchanged_and_writes_nothing(sb: Sandbox, example: Example,
+                                                            enrich: Enricher) -> None:
+    first = enrich(example.payload)
+    sb.port.create_run("r_again")
+    sb.bitbucket.clear()
+    second = enrich(payload(example, port_context={"runId": "r_again"}))
+    assert second.code == 0 and second.result["outcome"] == "unchanged"
+    assert second.result["commit"] == first.result["commit"]
+    assert second.result["pull_request"] == first.result["pull_request"]
+    assert all(req.method == "GET" for req in sb.bitbucket.requests), "an unchanged re-run writes nothing"
+    assert len(open_prs(sb, example)) == 1
+    assert sb.port.runs["r_again"]["statusLabel"] == "unchanged"
+
+
+def test_different_payload_updates_the_same_pr_and_keeps_reviewers(sb: Sandbox, example: Example,
+                                                                   enrich: Enricher) -> None:
+    first = enrich(example.payload, "--reviewer", *_extra_reviewer(sb))
+    [pr] = open_prs(sb, example)
+    reviewers_before = sorted(a.display_name for a in pr.reviewers)
+    assert len(reviewers_before) == 2
+    sb.port.create_run("r_change")
+    second = enrich(payload(example, lifecycle="Deprecated", port_context={"runId": "r_change"}))
+    assert second.code == 0 and second.result["outcome"] == "updated", second.stderr
+    [pr_after] = open_prs(sb, example)
+    assert pr_after.id == pr.id, "never a second PR"
+    assert sorted(a.display_name for a in pr_after.reviewers) == reviewers_before
+    assert "Deprecated" in pr_after.title
+    assert git(sb, example, "rev-list", "--parents", "-n", "1", BRANCH).split()[1] == first.result["commit"]
+    assert entity(port_yml(sb, example, BRANCH), "payments")["properties"]["lifecycle"] == "Deprecated"
+    assert port_yml(sb, example, BRANCH).startswith(EXISTING_PORT_YML)
+
+
+def _extra_reviewer(sb: Sandbox) -> list[str]:
+    account = sb.bitbucket.add_user("Eli Extra", email="eli@example.com")
+    return [account.uuid if sb.flavour == "cloud" else account.nickname]
+
+
+def test_base_already_desired_gives_none_and_declines_a_redundant_pr(sb: Sandbox, example: Example,
+                                                                     enrich: Enricher) -> None:
+    first = enrich(example.payload)
+    # Someone applies the same change on main by hand: the open PR is now redundant.
+    sb.bitbucket.push(example.workspace, example.slug, "main", {"port.yml": port_yml(sb, example, BRANCH)})
+    sb.port.create_run("r_none")
+    run = enrich(payload(example, port_context={"runId": "r_none"}))
+    assert run.code == 0 and run.result["outcome"] == "none", run.stderr
+    assert run.result["commit"] is None and run.result["pull_request"] is None
+    pr = repo(sb, example).pull_requests[first.result["pull_request"]["id"]]
+    assert pr.state == "DECLINED"
+    assert any("declined" in w for w in run.result["warnings"])
+    assert sb.port.runs["r_none"]["statusLabel"] == "none"
+
+
+def test_none_on_a_fresh_repository_opens_nothing(sb: Sandbox, enrich: Enricher) -> None:
+    ex = seed_example(sb, slug="ledger", run_id="r_ledger")
+    desired = "- identifier: ledger\n  blueprint: service\n  properties:\n    type: backend\n" \
+              "    lifecycle: Production\n  relations:\n    domain: billing\n"
+    sb.bitbucket.push(ex.workspace, ex.slug, "main", {"port.yml": desired})
+    sb.bitbucket.clear()
+    run = enrich(ex.payload)
+    assert run.result["outcome"] == "none"
+    assert sb.bitbucket.branch_tip(ex.workspace, ex.slug, "port/enrich-ledger") is None
+    assert open_prs(sb, ex) == []
+    assert all(req.method == "GET" for req in sb.bitbucket.requests)
+
+
+def test_base_moved_with_a_port_yml_change_keeps_the_other_change(sb: Sandbox, example: Example,
+                                                                  enrich: Enricher) -> None:
+    enrich(example.payload)
+    # A teammate adds an entity to port.yml on main while our PR is open.
+    teammate = port_yml(sb, example, "main") + "- identifier: payments-cron\n  blueprint: service\n"
+    sb.bitbucket.push(example.workspace, example.slug, "main", {"port.yml": teammate, "other.txt": "x\n"})
+    sb.port.create_run("r_moved")
+    run = enrich(payload(example, port_context={"runId": "r_moved"}))
+    assert run.result["outcome"] == "updated", run.stderr
+    branch_text = port_yml(sb, example, BRANCH)
+    assert branch_text.startswith(teammate), "the PR carries main's new port.yml plus our change"
+    assert entity(branch_text, "payments")["relations"] == {"domain": "billing"}
+    # The PR touches port.yml only, so it cannot revert the teammate's other file.
+    assert git(sb, example, "diff", "--name-only", f"main...{BRANCH}").split() == ["port.yml"]
+    assert len(open_prs(sb, example)) == 1
+
+
+def test_base_moved_elsewhere_keeps_the_pr_mergeable(sb: Sandbox, example: Example, enrich: Enricher) -> None:
+    first = enrich(example.payload)
+    sb.bitbucket.push(example.workspace, example.slug, "main", {"src/app.py": "print('hi')\n"})
+    sb.port.create_run("r_moved_elsewhere")
+    run = enrich(payload(example, port_context={"runId": "r_moved_elsewhere"}))
+    assert run.result["outcome"] == "unchanged" and run.result["commit"] == first.result["commit"]
+    sb.bitbucket.merge_pull_request(example.workspace, example.slug, first.result["pull_request"]["id"])
+    merged = port_yml(sb, example, "main")
+    assert merged.startswith(EXISTING_PORT_YML) and entity(merged, "payments")["properties"]["type"] == "backend"
+    assert sb.bitbucket.read_file(example.workspace, example.slug, "main", "src/app.py") == b"print('hi')\n"
+
+
+def test_left_over_branch_after_a_declined_pr_is_recreated_from_the_tip(sb: Sandbox, example: Example,
+                                                                       enrich: Enricher) -> None:
+    first = enrich(example.payload)
+    sb.bitbucket.decline_pull_request(example.workspace, example.slug, first.result["pull_request"]["id"])
+    sb.bitbucket.push(example.workspace, example.slug, "main", {"README.md": "moved on\n"})
+    tip = sb.bitbucket.branch_tip(example.workspace, example.slug, "main")
+    sb.port.create_run("r_stale")
+    run = enrich(payload(example, type="library", port_context={"runId": "r_stale"}))
+    assert run.result["outcome"] == "created", run.stderr
+    assert run.result["pull_request"]["id"] != first.result["pull_request"]["id"]
+    assert git(sb, example, "rev-list", "--parents", "-n", "1", BRANCH).split()[1] == tip
+    assert len(open_prs(sb, example)) == 1
+
+
+def test_merged_pr_then_same_request_is_none(sb: Sandbox, example: Example, enrich: Enricher) -> None:
+    first = enrich(example.payload)
+    sb.bitbucket.merge_pull_request(example.workspace, example.slug, first.result["pull_request"]["id"],
+                                    squash=True)
+    sb.port.create_run("r_after_merge")
+    run = enrich(payload(example, port_context={"runId": "r_after_merge"}))
+    assert run.result["outcome"] == "none"
+    assert open_prs(sb, example) == []
+
+
+def test_dry_run_reads_everything_writes_nothing_reports_nothing(sb: Sandbox, example: Example,
+                                                                 enrich: Enricher) -> None:
+    run = enrich(example.payload, "--dry-run")
+    assert run.code == 0
+    r = run.result
+    assert r["dry_run"] is True and r["outcome"] == "created"
+    assert any("create branch" in p for p in r["planned"]) and any("pull request" in p for p in r["planned"])
+    assert all(req.method == "GET" for req in sb.bitbucket.requests)
+    assert sb.bitbucket.branch_tip(example.workspace, example.slug, BRANCH) is None
+    assert sb.port.requests == [] and sb.port.runs[example.run_id]["status"] == "IN_PROGRESS"
+    assert "+    lifecycle: Production" in run.stderr, "the port.yml diff is shown"
+    assert r["port_run"]["reported"] is False
+
+
+def test_custom_branch_base_and_path(sb: Sandbox, example: Example, enrich: Enricher) -> None:
+    sb.bitbucket.push(example.workspace, example.slug, "release/2.x", {"README.md": "release\n"})
+    run = enrich(example.payload, "--branch", "catalog/payments", "--base", "release/2.x",
+                 "--path", "catalog/port.yml")
+    assert run.result["outcome"] == "created", run.stderr
+    [pr] = open_prs(sb, example)
+    assert (pr.source, pr.destination) == ("catalog/payments", "release/2.x")
+    raw = sb.bitbucket.read_file(example.workspace, example.slug, "catalog/payments", "catalog/port.yml")
+    assert raw is not None and entity(raw.decode(), "payments")["properties"]["type"] == "backend"
+
+
+def test_concurrent_runs_end_with_one_pr_and_one_consistent_port_yml(sb: Sandbox, example: Example,
+                                                                     tmp_path: Path) -> None:
+    import json
+    import os
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_"))}
+    env.update(sb.env())
+    body = tmp_path / "p.json"
+    body.write_text(json.dumps(example.payload))
+    procs = [subprocess.Popen([sys.executable, "-m", "port_gitops", "enrich", "--payload", str(body), "--json"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    outcomes = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        outcomes.append(json.loads(out)["outcome"])
+        assert proc.returncode == 0, err.decode()
+    assert outcomes.count("created") >= 1 and set(outcomes) <= {"created", "unchanged"}
+    assert len(open_prs(sb, example)) == 1
+    text = port_yml(sb, example, BRANCH)
+    assert text.startswith(EXISTING_PORT_YML) and text.count("identifier: payments\n") == 1
+    assert git(sb, example, "rev-list", "--count", f"main..{BRANCH}").strip() == "1"
