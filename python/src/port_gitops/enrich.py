@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from port_gitops.errors import JobFailedError, UsageError
-from port_gitops.model import EnrichValues
+from port_gitops.model import Blueprints, EnrichValues
 from port_gitops.portyml import MergeResult, merge, render_entities, unified_diff
 from port_gitops.repo_ref import RepoRef
 from port_gitops.result import Result
@@ -45,6 +45,7 @@ class EnrichJob:
     values: EnrichValues
     repo: RepoRef
     template_text: str
+    blueprints: Blueprints
     path: str = "port.yml"
     branch: Optional[str] = None
     base: Optional[str] = None
@@ -120,6 +121,7 @@ class Enrichment:
         raw = self._read(base_tip)
         existing = None if raw is None else raw.decode("utf-8")
         entities = render_entities(self.job.template_text, self.job.values)
+        self.job.blueprints.check(entities)  # values used only by the template ({{ var.X }}) too
         return merge(existing, entities, source=f"{self.job.repo.full_name}:{self.job.path}@{base_tip[:12]}")
 
     # -- writes (skipped, but listed, in a dry run) ----------------------------------------------

@@ -62,7 +62,7 @@ class EnrichCommand:
         args = self.args
         retry = config.retry_settings(args)
         port = config.port_settings(args, self.environ)
-        body, variables = self._inputs()
+        body, variables, fields = self._inputs()
         self.result.dry_run = bool(args.dry_run)
         if args.verify_signature:
             self._verify(body, port)
@@ -75,7 +75,7 @@ class EnrichCommand:
         policy = RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait)
         self._start_reporter(port, session, policy)
         bitbucket = config.bitbucket_settings(args, self.environ)
-        job = self._job(variables, bitbucket)
+        job = self._job(variables, fields, bitbucket)
         if self.reporter is not None:
             self.reporter.authenticate()  # a Port 401 is exit 2, before anything is written
         from port_gitops.wiring import make_scm
@@ -94,7 +94,10 @@ class EnrichCommand:
             return exc.exit_code
         return EXIT_OK
 
-    def _inputs(self) -> tuple[Optional[bytes], dict[str, str]]:
+    def _inputs(self) -> tuple[Optional[bytes], dict[str, str], Mapping[str, str]]:
+        """The raw body (when given), the mapping variables, and how errors name each value."""
+        from port_gitops.model import FLAG_FIELDS, VARIABLES, payload_fields
+
         args = self.args
         given = [f for f in _DATA_FLAGS if getattr(args, f) is not None]
         if args.payload is not None and given:
@@ -102,13 +105,13 @@ class EnrichCommand:
         if args.payload is None and not given:
             raise UsageError("no input: give --payload FILE|- or --entity, --domain, --type, --lifecycle")
         if args.payload is None:
-            names = {"entity": "ENTITY_IDENTIFIER", "domain": "DOMAIN", "type": "TYPE", "lifecycle": "LIFECYCLE",
-                     "run_id": "RUN_ID", "repo_url": "REPO_URL"}
-            return None, {names[f]: getattr(args, f) for f in given}
+            return None, {VARIABLES[f][0]: getattr(args, f) for f in given}, FLAG_FIELDS
         body = self._read_payload(args.payload)
         from port_gitops.gwt import load_trigger, resolve
 
-        return body, dict(resolve(load_trigger(args.trigger), body).variables)
+        trigger = load_trigger(args.trigger)
+        fields = payload_fields({v.key: v.expression for v in trigger.generic_variables})
+        return body, dict(resolve(trigger, body).variables), fields
 
     @staticmethod
     def _read_payload(path: str) -> bytes:
@@ -158,14 +161,17 @@ class EnrichCommand:
                             session=session, policy=policy)  # type: ignore[arg-type]
         self.reporter = RunReporter(client, self.result.port_run)
 
-    def _job(self, variables: Mapping[str, str], bitbucket: config.BitbucketSettings) -> EnrichJob:
+    def _job(
+        self, variables: Mapping[str, str], fields: Mapping[str, str], bitbucket: config.BitbucketSettings
+    ) -> EnrichJob:
         from port_gitops import repo_ref, resources
         from port_gitops.commands.options import env_list
         from port_gitops.model import EnrichValues, load_blueprints
 
         args = self.args
-        values = EnrichValues.from_variables(variables)
-        values.validate(load_blueprints(args.blueprints))
+        values = EnrichValues.from_variables(variables, fields=fields)
+        blueprints = load_blueprints(args.blueprints)
+        values.validate(blueprints)
         if bitbucket.kind == "cloud":
             repo = repo_ref.cloud_repository(
                 repo_url=values.repo_url, entity=values.entity, web_url=bitbucket.web_url,
@@ -181,6 +187,7 @@ class EnrichCommand:
             values=values,
             repo=repo,
             template_text=template,
+            blueprints=blueprints,
             path=self._path(args.path),
             branch=check_branch_name(args.branch, "--branch/PORT_GITOPS_BRANCH") if args.branch else None,
             base=check_branch_name(args.base, "--base/PORT_GITOPS_BASE") if args.base else None,
