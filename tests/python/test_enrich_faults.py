@@ -1,0 +1,124 @@
+"""The fault matrix: each injected fault on each step of a first enrichment.
+
+Every cell ends in success after retry, or in FAILURE reported to Port — never a duplicate commit or
+pull request, never a lost line of the existing port.yml.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from enrichkit import Enricher
+
+from port_gitops.sandbox import Sandbox
+from port_gitops.sandbox.example import EXISTING_PORT_YML, Example, seed_example
+
+BRANCH = "port/enrich-payments"
+REPO = r"^/2\.0/repositories/acme/payments"
+# (server, method, path regex, is a write)
+STEPS = {
+    "read repository": ("bitbucket", "GET", REPO + r"$", False),
+    "read branch tips": ("bitbucket", "GET", REPO + r"/refs/branches$", False),
+    "read port.yml": ("bitbucket", "GET", REPO + r"/src/[0-9a-f]{40}/port\.yml$", False),
+    "commit": ("bitbucket", "POST", REPO + r"/src$", True),
+    "read new tip": ("bitbucket", "GET", REPO + r"/refs/branches/port/enrich-payments$", False),
+    "default reviewers": ("bitbucket", "GET", REPO + r"/(effective-)?default-reviewers$", False),
+    "create PR": ("bitbucket", "POST", REPO + r"/pullrequests$", True),
+    "Port token": ("port", "POST", r"^/v1/auth/access_token$", True),
+    "Port log": ("port", "POST", r"^/v1/actions/runs/[^/]+/logs$", True),
+    "Port status": ("port", "PATCH", r"^/v1/actions/runs/[^/]+$", True),
+}
+FAULTS: dict[str, dict[str, Any]] = {
+    "429": {"status": 429},
+    "429 Retry-After": {"status": 429, "retry_after": "1"},
+    "500": {"status": 500},
+    "502": {"status": 502},
+    "503": {"status": 503},
+    "504": {"status": 504},
+    "reset": {"reset": True},
+    "timeout": {"delay": 1.5},
+}
+WRITE_APPLIED = {"503 after the write": {"status": 503, "apply": True},
+                 "reset after the write": {"reset": True, "apply": True}}
+
+
+def cells() -> Iterator[Any]:
+    for step, (_, _, _, write) in STEPS.items():
+        faults = {**FAULTS, **(WRITE_APPLIED if write else {})}
+        for name in faults:
+            if name == "timeout" and step not in ("read port.yml", "commit", "Port status"):
+                continue  # each timeout costs a real second; three steps cover read, write and Port
+            yield pytest.param(step, name, id=f"{step}: {name}")
+
+
+@pytest.fixture
+def sb() -> Iterator[Sandbox]:
+    with Sandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.mark.parametrize(("step", "fault"), list(cells()))
+def test_fault_matrix(step: str, fault: str, sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      capsys: pytest.CaptureFixture[str]) -> None:
+    example: Example = seed_example(sb)
+    server, method, path, write = STEPS[step]
+    spec = {**FAULTS, **WRITE_APPLIED}[fault]
+    target = sb.bitbucket if server == "bitbucket" else sb.port
+    target.faults.add(method, path, times=1, **spec)
+    run = Enricher(sb, tmp_path, monkeypatch, capsys)(example.payload)
+
+    repo = sb.bitbucket.repository(example.workspace, example.slug)
+    prs = list(repo.pull_requests.values())
+    assert len(prs) <= 1, "never a second pull request"
+    tip = sb.bitbucket.branch_tip(example.workspace, example.slug, BRANCH)
+    if tip is not None:
+        log = repo.git.run("rev-list", f"main..{BRANCH}").decode().split()
+        assert len(log) == 1, "never a duplicate commit"
+        text = (sb.bitbucket.read_file(example.workspace, example.slug, BRANCH, "port.yml") or b"").decode()
+        assert text.startswith(EXISTING_PORT_YML) and text.count("- identifier: payments\n") == 1
+
+    state = sb.port.runs[example.run_id]
+    non_retryable_write = fault == "500" and write and server == "bitbucket"
+    if non_retryable_write:
+        # A 500 on a write may have half-happened: not replayed; the run fails and says so.
+        assert run.code == 1, run.stderr
+        assert state["status"] == "FAILURE" and run.result["error"]
+        return
+    if server == "port" and step == "Port status" and fault == "500":
+        assert run.code == 4 and run.result["outcome"] == "created"  # a 500 on the final PATCH is not replayed
+        return
+    assert run.code == 0, run.stderr
+    assert run.result["outcome"] == "created"
+    assert len(prs) == 1 and prs[0].state == "OPEN"
+    assert state["status"] == "SUCCESS"
+    if step == "Port log" and fault != "429" and fault != "429 Retry-After":
+        return  # a log line is never replayed (it could duplicate); losing one is acceptable
+    if "Retry-After" in fault:
+        assert 1.0 in run.waits, "Retry-After is honoured"
+    if fault in ("429", "502", "503", "504") or (fault == "500" and not write):
+        assert run.waits, f"{step} was retried"
+
+
+def test_repeated_429_without_retry_after_gives_up_within_budget(sb: Sandbox, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    example = seed_example(sb)
+    sb.bitbucket.faults.add("GET", REPO + r"$", status=429, times=100)
+    run = Enricher(sb, tmp_path, monkeypatch, capsys)(example.payload, "--max-attempts", "4")
+    assert run.code == 1 and "429" in run.result["error"]
+    assert len(run.waits) == 3 and all(w > 0 for w in run.waits)
+    assert sb.port.runs[example.run_id]["status"] == "FAILURE"
+    assert sum(1 for r in sb.bitbucket.requests if r.method == "GET") == 4
+
+
+def test_a_409_on_the_commit_re_reads_and_decides_again(sb: Sandbox, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    example = seed_example(sb)
+    sb.bitbucket.faults.add("POST", REPO + r"/src$", status=409, times=1)
+    run = Enricher(sb, tmp_path, monkeypatch, capsys)(example.payload)
+    assert run.code == 0 and run.result["outcome"] == "created"
+    assert "conflict" in run.stderr
+    assert sum(1 for r in sb.bitbucket.requests if r.method == "POST" and r.path.endswith("/src")) == 2
