@@ -8,7 +8,7 @@ RES    := resources/io/port/gitops
 # Hand-written definitions live in templates/ and resources/; the package carries copies.
 DATA_SOURCES := templates/enrichService.yml $(RES)/trigger.yml $(RES)/blueprints.json $(RES)/action.json
 
-.PHONY: demo test sync-data tools pytest typecheck lint groovy-test clean
+.PHONY: demo test sync-data resources tools pytest typecheck lint groovy-test clean
 
 demo: $(VENV)/.runtime
 	$(VENV)/bin/port-gitops demo
@@ -20,6 +20,10 @@ test: tools $(VENV)/.dev
 sync-data:
 	mkdir -p $(DATA)
 	cp $(DATA_SOURCES) $(DATA)/
+
+# What the Jenkins library ships to agents, generated from python/ (a test fails when it is stale).
+resources: sync-data $(VENV)/.dev
+	$(PY) python/build_resources.py
 
 $(VENV)/.runtime: python/pyproject.toml python/constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else "python3 >= 3.9 is required")'

@@ -1,0 +1,224 @@
+"""End to end on the Jenkins side: the portEnrichService step runs in the Groovy 2.4 harness, its one
+`sh` really executed by the shell with the environment the step built, then port-gitops talks to the
+sandbox Bitbucket Cloud and Port. Two ways to reach the tool, both with no package index:
+`command:` (a pre-installed port-gitops), and the shipped zipapp through venv-bootstrap.sh with its
+cache already holding an environment for the lock (this test's own one).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO, run_cli
+
+from port_gitops.sandbox import Sandbox
+
+GROOVY_DIR = REPO / "tests" / "groovy"
+LOCK = REPO / "resources" / "io" / "port" / "gitops" / "requirements.lock"
+WORKSPACE = "acme"
+
+
+def _enrich_is_placeholder() -> bool:
+    return b"placeholder" in run_cli("enrich", "--help").stdout
+
+
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("groovy") is None,
+        reason="groovy not installed (apt: groovy default-jre-headless)",
+    ),
+    pytest.mark.skipif(_enrich_is_placeholder(), reason="enrich not available yet"),
+]
+
+
+@pytest.fixture
+def sandbox():
+    with Sandbox(workspace=WORKSPACE) as sb:
+        sb.bitbucket.create_repository(WORKSPACE, "payments", {"README.md": "# payments\n"})
+        sb.port.create_run("r_e2e", entity="payments")
+        yield sb
+
+
+def port_payload(sb: Sandbox, **overrides: str) -> str:
+    """The body Port sends for the bundled action (resources/io/port/gitops/action.json)."""
+    values = {
+        "entity": "payments",
+        "repo_url": f"{sb.bitbucket_web_url}/{WORKSPACE}/payments",
+        "runId": "r_e2e",
+    }
+    values.update(overrides)
+    body = {
+        "port_context": values,
+        "domain": "billing",
+        "type": "backend",
+        "lifecycle": "Production",
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
+def signed(sb: Sandbox, payload: str) -> dict[str, str]:
+    """The GWT header variables for Port's signature: v1,base64(HMAC-SHA256(secret, "<ts>.<body>"))."""
+    timestamp = str(int(time.time()))
+    digest = hmac.new(
+        sb.port.client_secret.encode(),
+        f"{timestamp}.{payload}".encode(),
+        hashlib.sha256,
+    ).digest()
+    return {
+        "x_port_signature": "v1," + base64.b64encode(digest).decode(),
+        "x_port_timestamp": timestamp,
+    }
+
+
+def run_step(
+    sb: Sandbox,
+    tmp_path: Path,
+    params: dict[str, Any],
+    *,
+    env: dict[str, str] | None = None,
+    agent_env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run the step as Jenkins would: sandbox credentials in the credential store, settings as parameters."""
+    settings = sb.env()
+    spec = {
+        "params": {
+            "portCredentialsId": "port-credentials",
+            "bitbucketCredentialsId": "bitbucket-credentials",
+            "bitbucketUrl": settings["BITBUCKET_URL"],
+            "bitbucketWebUrl": settings["BITBUCKET_WEB_URL"],
+            "workspace": WORKSPACE,
+            "portBaseUrl": settings["PORT_BASE_URL"],
+            **params,
+        },
+        "credentials": {
+            "port-credentials": {
+                "username": settings["PORT_CLIENT_ID"],
+                "password": settings["PORT_CLIENT_SECRET"],
+            },
+            "bitbucket-credentials": {
+                "username": settings["BITBUCKET_USERNAME"],
+                "password": settings["BITBUCKET_TOKEN"],
+            },
+        },
+        "env": env or {},
+        # A small retry budget: a failing case must not wait out the production defaults.
+        "agentEnv": {
+            "NO_PROXY": settings["NO_PROXY"],
+            "no_proxy": settings["no_proxy"],
+            "PORT_GITOPS_MAX_WAIT": "5",
+            **(agent_env or {}),
+        },
+    }
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec), encoding="utf-8")
+    done = subprocess.run(
+        ["groovy", "-cp", "harness", "drive_step.groovy", str(spec_file)],
+        cwd=GROOVY_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PORT_GITOPS_REPO": str(REPO)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def assert_enriched(sb: Sandbox, outcome: dict[str, Any]) -> None:
+    assert outcome["error"] is None, outcome["log"]
+    assert outcome["build"] == "SUCCESS"
+    result = outcome["result"]
+    assert result["outcome"] == "created"
+    assert result["repository"] == f"{WORKSPACE}/payments"
+    repo = sb.bitbucket.repository(WORKSPACE, "payments")
+    assert repo is not None
+    (pr,) = repo.pull_requests.values()
+    assert result["pull_request"]["id"] == pr.id
+    assert pr.source == result["branch"]
+    written = sb.bitbucket.read_file(WORKSPACE, "payments", result["branch"], "port.yml")
+    assert written is not None and b"payments" in written and b"billing" in written
+    assert sb.port.runs["r_e2e"]["status"] == "SUCCESS"
+    assert result["port_run"] == {"id": "r_e2e", "status": "SUCCESS", "reported": True}
+
+
+def test_preinstalled_command_with_signed_payload_creates_the_pull_request(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    payload = port_payload(sandbox)
+    outcome = run_step(
+        sandbox,
+        tmp_path,
+        {
+            "payload": payload,
+            "verifySignature": True,
+            "command": str(Path(sys.executable).parent / "port-gitops"),
+        },
+        env=signed(sandbox, payload),
+    )
+    assert_enriched(sandbox, outcome)
+
+
+def test_shipped_zipapp_runs_in_the_cached_environment(sandbox: Sandbox, tmp_path: Path) -> None:
+    # The bootstrap finds an environment for this lock and interpreter already in its cache: this
+    # test's own one, which holds the pinned packages, so no index is needed.
+    lock_hash = hashlib.sha256(LOCK.read_bytes()).hexdigest()[:16]
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / f"venv-{lock_hash}-py{sys.version_info[0]}.{sys.version_info[1]}").symlink_to(sys.prefix)
+    outcome = run_step(
+        sandbox,
+        tmp_path,
+        {"payload": port_payload(sandbox), "python": sys.executable},
+        agent_env={"PORT_GITOPS_CACHE_DIR": str(cache)},
+    )
+    assert_enriched(sandbox, outcome)
+    assert "using the Python environment" in outcome["log"]
+
+
+def test_invalid_input_fails_the_build_with_the_tools_reason(sandbox: Sandbox, tmp_path: Path) -> None:
+    outcome = run_step(
+        sandbox,
+        tmp_path,
+        {
+            "payload": port_payload(sandbox, entity="$(touch pwned)"),
+            "command": str(Path(sys.executable).parent / "port-gitops"),
+        },
+    )
+    assert outcome["result"] is None
+    assert outcome["error"].startswith("portEnrichService: ")
+    assert outcome["error"].endswith("(port-gitops exit 3)")
+    assert "wrote no result file" not in outcome["error"]
+    assert not (GROOVY_DIR / "pwned").exists()
+    assert sandbox.port.runs["r_e2e"]["status"] == "FAILURE"
+    assert sandbox.bitbucket.repository(WORKSPACE, "payments").pull_requests == {}
+
+
+def test_rejected_signature_leaves_the_named_run_alone(sandbox: Sandbox, tmp_path: Path) -> None:
+    payload = port_payload(sandbox)
+    forged = {
+        **signed(sandbox, payload),
+        "x_port_signature": "v1," + base64.b64encode(b"0" * 32).decode(),
+    }
+    outcome = run_step(
+        sandbox,
+        tmp_path,
+        {
+            "payload": payload,
+            "verifySignature": True,
+            "command": str(Path(sys.executable).parent / "port-gitops"),
+        },
+        env=forged,
+    )
+    assert outcome["error"].endswith("(port-gitops exit 5)")
+    assert sandbox.port.runs["r_e2e"]["status"] == "IN_PROGRESS"
