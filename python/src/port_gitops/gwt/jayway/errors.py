@@ -1,0 +1,33 @@
+"""What can go wrong with a JSONPath, split by who is to blame.
+
+Compile time: `InvalidPath` is a path Jayway itself rejects (GWT would never resolve it);
+`Unsupported` is a valid Jayway path whose answer this port does not reproduce exactly.
+Run time: `PathNotFound` and `EvaluationFailure` both mean "not resolved" to GWT, but Jayway catches
+the first in a few places and not the second, so they stay apart.
+"""
+
+from __future__ import annotations
+
+
+class InvalidPath(Exception):
+    """Jayway's InvalidPathException: the expression does not compile."""
+
+
+class CompileFailure(InvalidPath):
+    """Any other exception Jayway meets while compiling (index out of range, bad number).
+
+    Jayway reports it as an invalid path too, but its filter compiler only backtracks on a genuine
+    InvalidPathException, so callers that backtrack must let this one through.
+    """
+
+
+class Unsupported(Exception):
+    """Valid for Jayway, but port-gitops cannot promise Jayway's answer."""
+
+
+class PathNotFound(Exception):
+    """Jayway's PathNotFoundException."""
+
+
+class EvaluationFailure(Exception):
+    """Any other run-time exception (e.g. a number Java cannot read back)."""
