@@ -8,13 +8,18 @@ RES    := resources/io/port/gitops
 # Hand-written definitions live in templates/ and resources/; the package carries copies.
 DATA_SOURCES := templates/enrichService.yml $(RES)/trigger.yml $(RES)/blueprints.json $(RES)/action.json
 
-.PHONY: demo test sync-data resources tools pytest typecheck lint groovy-test clean
+.PHONY: demo test bench sync-data resources tools pytest typecheck lint groovy-test clean
 
 demo: $(VENV)/.runtime
 	$(VENV)/bin/port-gitops demo
 
 test: tools $(VENV)/.dev
 	$(MAKE) --no-print-directory pytest typecheck lint groovy-test
+
+# Not a test: prints measured tables with the targets beside them (bench/README.md).
+# `make bench BENCH_ARGS=--quick` for a smaller run.
+bench: $(VENV)/.runtime
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 # Copy the hand-written definitions into the package (one target; a test fails when a copy is stale).
 sync-data:
@@ -40,7 +45,7 @@ tools:
 	@missing=""; \
 	command -v groovy >/dev/null 2>&1 || missing="$$missing groovy(apt: groovy)"; \
 	java -version >/dev/null 2>&1 || missing="$$missing java-17..24(apt: default-jre-headless)"; \
-	command -v node >/dev/null 2>&1 || missing="$$missing node>=20"; \
+	[ "$$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 20 ] || missing="$$missing node>=20"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	command -v git >/dev/null 2>&1 || missing="$$missing git"; \
 	if [ -n "$$missing" ]; then echo "make test: missing:$$missing" >&2; exit 2; fi
