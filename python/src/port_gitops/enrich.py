@@ -181,7 +181,7 @@ class Enrichment:
             self.progress.step(f"{job.path} on {base} already holds the desired content")
             self._none(tip)
             return
-        self.progress.step(f"{job.path} change: " + "; ".join(desired.changes))
+        self.progress.step(f"{job.path} change against {base}: " + "; ".join(desired.changes))
         content = desired.text.encode("utf-8")
         if tip is None:
             self._create(base, base_tip, content, desired)

@@ -1,0 +1,15 @@
+"""`make demo` runs `port-gitops demo`: the whole job against the embedded sandbox, then `unchanged`."""
+
+from __future__ import annotations
+
+from conftest import run_cli
+
+
+def test_demo_runs_end_to_end() -> None:
+    proc = run_cli("demo")
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr.decode() + out
+    assert "outcome created" in out and "outcome unchanged" in out
+    assert "+- identifier: payments" in out, "the port.yml diff is shown"
+    assert "Port run r_demo_1: SUCCESS (created)" in out
+    assert out.rstrip().endswith("demo: OK")
