@@ -1,13 +1,18 @@
-"""JSONPath as Jayway (and so GWT) evaluates it, including where jsonpath-ng answers differently."""
+"""JSONPath as Jayway (and so GWT) evaluates it, computed by jsonpath-ng, including where
+jsonpath-ng on its own answers differently; and what is refused because it cannot be made to agree."""
 
 from __future__ import annotations
 
+import copy
 import threading
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from port_gitops.gwt.jayway import InvalidPath, PathNotFound, Unsupported, compile_path
+from port_gitops.errors import UsageError
+from port_gitops.gwt import trigger_from_dict
+from port_gitops.gwt.jayway import InvalidPath, PathNotFound, Unsupported, compile_path, query
 
 DOC: dict[str, Any] = {
     "labels": [{"name": "documentation", "a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6}, {"name": "x"}],
@@ -21,7 +26,16 @@ DOC: dict[str, Any] = {
 
 
 def read(expression: str, document: Any = DOC) -> Any:
-    return compile_path(expression).read(document, document)
+    return compile_path(expression).read(document)
+
+
+def assert_refused(expression: str) -> None:
+    """Refused at load time, and the message names the expression."""
+    with pytest.raises(Unsupported):
+        compile_path(expression)
+    with pytest.raises(UsageError) as raised:
+        trigger_from_dict({"genericVariables": [{"key": "V", "value": expression}]})
+    assert f"{expression!r} cannot be evaluated exactly as Jenkins does" in raised.value.message
 
 
 # -- definite paths give one value or "not found"; indefinite ones always a list ------------------
@@ -68,8 +82,12 @@ def test_length_after_a_filter_applies_per_match():
 
 
 def test_double_ampersand_in_filters():
-    assert read("$.labels[?(@.a == 1 && @.b == 2)].name") == ["documentation"]
-    assert read("$.labels[?(@.a == 1 && @.b == 3)].name") == []
+    assert read("$.labels[?(@.name == 'documentation' && @.a)].name") == ["documentation"]
+    assert read("$.labels[?(@.a && @.name == 'x')].name") == []
+    assert read("$.labels[?((@.a && @.b) && @.f)].name") == ["documentation"]
+    assert read("$.labels[?(@.a && @.name == 'x' && @.b)].name") == []
+    assert read("$.labels[*][?(@.a && @.b && @.name == 'documentation')].a") == [1]
+    assert_refused("$.labels[?(@.a == 1 && @.b == 2)].name")  # numbers: see the comparisons below
 
 
 def test_star_on_an_object_gives_its_values():
@@ -121,7 +139,8 @@ def test_slice_with_a_negative_start_wraps_each_index_separately():
 
 def test_scan_for_a_property_and_for_a_filter():
     assert read("$..b", DOC["nested"]) == [1, 2, 3]
-    assert read("$..[?(@.b > 1)]", DOC["nested"]) == [{"b": 2}, {"b": 3}]
+    assert read("$..*", {"a": [1, {"b": 2}]}) == [[1, {"b": 2}], 1, {"b": 2}, 2]  # array items too
+    assert_refused("$..[?(@.b > 1)]")  # jsonpath-ng would report a match twice
 
 
 # -- Jayway's scanner, faithfully -------------------------------------------------------------------
@@ -129,6 +148,14 @@ def test_names_may_hold_almost_any_character():
     assert read("$.a:b", {"a:b": 1}) == 1
     assert read("$.$ref", {"$ref": 2}) == 2
     assert read("$['with space']", {"with space": 3}) == 3
+    # jsonpath-ng alone reads these as arithmetic, booleans, keywords or a lexer error
+    for name in ("a+b", "a*b", "a/b", "true", "where", "café", "1a", "it's", "back\\slash"):
+        assert read(f"$.{name}", {name: name}) == name
+    assert read("$['it\\'s']", {"it's": 4}) == 4
+
+
+def test_a_property_named_star_is_refused():
+    assert_refused("$['*']")  # jsonpath-ng would read it as a wildcard
 
 
 def test_expression_without_root_gets_one():
@@ -168,6 +195,7 @@ def test_what_jayway_leaves_unread_after_the_last_token_is_ignored():
         "$.d.length().x",
         "$..d.length()",
         "$..labels[0]",
+        "$..['a','b']",
         "$.labels[?(@.name =~ /doc.*/)]",
         "$.labels[?(@.name in ['x'])]",
         "$.labels[?(@.a == [1])]",
@@ -175,53 +203,67 @@ def test_what_jayway_leaves_unread_after_the_last_token_is_ignored():
     ],
 )
 def test_paths_whose_answer_is_not_reproduced_are_refused(expression: str):
-    with pytest.raises(Unsupported):
-        compile_path(expression)
+    assert_refused(expression)
 
 
-# -- filters compare like Jayway ------------------------------------------------------------------
+# -- filters: what jsonpath-ng compares exactly as Jayway does ------------------------------------
+ITEM = {"v": 1, "t": "1", "u": "1.0", "z": None, "s": "x", "o": {"p": "q"}, "list": [1, 2]}
+
+
 @pytest.mark.parametrize(
     ("expression", "matches"),
     [
-        ("$[?(@.v == '1')]", True),  # a number equals a string that reads as that number
-        ("$[?(@.v == '1.0')]", True),
+        ("$[?(@.s == 'x')]", True),
+        ("$[?(@.s == 'y')]", False),
+        ("$[?(@.v == 'x')]", False),  # a number never equals a non-numeric string
+        ("$[?(@.missing == 'x')]", False),  # nothing found equals nothing
+        ("$[?(@.o.p == 'q')]", True),
         ("$[?(@.v === '1')]", False),  # type-safe equality
-        ("$[?(@.t == 1)]", True),  # a string equals a number that prints the same ...
-        ("$[?(@.u == 1)]", False),  # ... so "1.0" does not equal 1
-        ("$[?(@.v < '2')]", False),  # ordering needs two numbers or two strings
-        ("$[?(@.missing != 1)]", True),  # nothing found equals nothing
-        ("$[?(@.missing == @.missing)]", False),
-        ("$[?(@.z == null)]", True),
+        ("$[?(@.t === '1')]", True),
         ("$[?(@.z)]", True),  # an existence check: null is there
-        ("$[?(!@.missing)]", True),
-        ("$[?(@.list == @.same)]", True),  # two JSON values compare as Java lists
-        ("$[?(@.list == @.floats)]", False),  # Integer 1 is not Double 1.0
-        ("$[?(@.v == 1 || @.t == 'no')]", True),
-        ("$[?(!(@.v == 1))]", False),
+        ("$[?(@.o.p)]", True),
+        ("$[?(@.s.p)]", False),  # a property of a string does not exist
+        ("$[?(@.missing)]", False),
     ],
 )
 def test_filter_comparisons(expression: str, matches: bool):
-    item = {"v": 1, "t": "1", "u": "1.0", "z": None, "list": [1, 2], "same": [1, 2], "floats": [1.0, 2.0]}
-    assert read(expression, [item]) == ([item] if matches else [])
+    assert read(expression, [ITEM]) == ([ITEM] if matches else [])
 
 
-def test_strings_order_by_utf16_code_units_like_java():
-    # U+1F600 is a surrogate pair (D83D ...), so Java sorts it before U+FFFF
-    assert read("$[?(@ < '\uffff')]", ["😀"]) == ["😀"]
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "$[?(@.v == '1')]",  # Jayway: the number 1 equals '1'; jsonpath-ng: never
+        "$[?(@.v == '1.0')]",
+        "$[?(@.t == 1)]",  # jsonpath-ng coerces with int(): '1', 1.9 and true all equal 1
+        "$[?(@.u == 1)]",
+        "$[?(@.t == true)]",
+        "$[?(@.v < '2')]",  # Python orders mixed types by crashing, strings by code point
+        "$[?(@ < '\uffff')]",
+        "$[?(@.missing != 1)]",  # Jayway: true; jsonpath-ng: a missing path matches nothing
+        "$[?(@.missing != 'x')]",
+        "$[?(@.missing == @.missing)]",  # paths on both sides
+        "$[?(@.z == null)]",
+        "$[?(!@.missing)]",
+        "$[?(@.list == @.same)]",
+        "$[?(@.v == 1 || @.t == 'no')]",
+        "$[?(!(@.v == 1))]",
+        "$[?(@.list[0] == 'x')]",  # jsonpath-ng indexes strings inside filters
+        "$[?(@.list.length() == 'x')]",
+        "$.items[?(@.id == $.want)].id",  # $ inside a filter
+        "$.items[?($.flag)]",
+        "$[?('x' == @.s)]",
+    ],
+)
+def test_filter_comparisons_jsonpath_ng_answers_differently_are_refused(expression: str):
+    assert_refused(expression)
 
 
-def test_a_filter_on_an_object_tests_the_object_itself():
-    assert read("$.o[?(@.x == 1)]") == [DOC["o"]]
-
-
-def test_dollar_in_a_filter_is_the_whole_document():
-    doc = {"want": "b", "items": [{"id": "a"}, {"id": "b"}]}
-    assert read("$.items[?(@.id == $.want)].id", doc) == ["b"]
-
-
-def test_an_exists_check_on_a_dollar_path_looks_at_the_item_as_jayway_does():
-    doc = {"flag": True, "items": [{"flag": 1}, {"other": 2}]}
-    assert read("$.items[?($.flag)]", doc) == [{"flag": 1}]
+def test_a_filter_on_an_object_tests_the_object_itself_and_leaves_the_document_alone():
+    document = copy.deepcopy(DOC)
+    assert read("$.o[?(@.y == 'z')]", document) == [DOC["o"]]
+    assert read("$.o[?(@.y == 'q')]", document) == []
+    assert document == DOC  # jsonpath-ng's own Filter would have replaced `o` by its values
 
 
 def test_a_filter_on_a_primitive_fails_the_read_where_the_path_is_definite():
@@ -230,7 +272,32 @@ def test_a_filter_on_a_primitive_fails_the_read_where_the_path_is_definite():
     assert read("$.arr[*][?(@.a)]") == []
 
 
+def test_big_decimals_do_not_trip_jsonpath_ng():
+    document = {"bd": Decimal("1.23456789012345678901"), "l": [[1]]}
+    assert read("$..[0]", document) == [[1], 1]
+    assert read("$.bd[*]", document) == []
+    with pytest.raises(PathNotFound):
+        read("$.bd[0]", document)
+
+
 # -- parsed once, shared ----------------------------------------------------------------------------
+def test_each_translation_is_parsed_by_jsonpath_ng_once(monkeypatch: pytest.MonkeyPatch):
+    calls: list[str] = []
+    real_parse = query.ng_parse
+
+    def counting_parse(text: str) -> Any:
+        calls.append(text)
+        return real_parse(text)
+
+    monkeypatch.setattr(query, "ng_parse", counting_parse)
+    for _ in range(3):
+        assert read("$.once[*].only", {"once": [{"only": 1}]}) == [1]
+        with pytest.raises(PathNotFound):  # `once` is missing where the path is still definite
+            read("$.once[*].only", {"other": 1})
+    assert calls.count("$['once'].(*|[*])['only']") == 1
+    assert len(calls) == len(set(calls))  # the prefix checked for the second document, once too
+
+
 def test_each_expression_is_compiled_once_even_from_many_threads():
     expression = "$.labels[?(@.name == 'concurrent')].a"
     seen: list[object] = []

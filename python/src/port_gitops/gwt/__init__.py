@@ -4,8 +4,8 @@
     resolution = resolve(trigger, body_bytes)    # headers/params optional
     resolution.variables["ENTITY_IDENTIFIER"]
 
-Module map: trigger (the mapping), payload (the body as json-smart reads it), jayway (JSONPath as
-Jayway evaluates it), gson (values as GWT prints them), flatten (results into variables), javaregex
+Module map: trigger (the mapping), payload (the body as json-smart reads it), jayway (Jayway's JSONPath,
+evaluated by jsonpath-ng), gson (values as GWT prints them), flatten (results into variables), javaregex
 (Java regular expressions), resolver (the whole request), shell (safe `NAME=value` output).
 """
 

@@ -12,7 +12,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from port_gitops.gwt import java
 from port_gitops.gwt.flatten import apply_filter, flatten, not_flattened, to_variable_name
 from port_gitops.gwt.gson import GsonError
-from port_gitops.gwt.jayway import EvaluationFailure, InvalidPath, PathNotFound
+from port_gitops.gwt.jayway import InvalidPath, PathNotFound
 from port_gitops.gwt.payload import Payload, read_payload
 from port_gitops.gwt.trigger import PostVariable, RequestVariable, Trigger
 
@@ -116,10 +116,10 @@ def _evaluate(variable: PostVariable, payload: Optional[Payload], should_not_fla
     if payload is None or variable.path is None:
         return {}
     try:
-        value = variable.path.read(payload.document, payload.document)
+        value = variable.path.read(payload.document)
         shape = not_flattened if should_not_flatten else flatten
         resolved = shape(variable.key, variable.regexp_filter, value)
-    except (PathNotFound, InvalidPath, EvaluationFailure, GsonError) as exc:
+    except (PathNotFound, InvalidPath, GsonError) as exc:
         log.debug("%s not resolved: %s", variable.key, exc)
         return {}
     if java.trim(variable.expression) == "$":

@@ -15,7 +15,7 @@ import yaml
 from port_gitops import resources
 from port_gitops.errors import UsageError
 from port_gitops.gwt.javaregex import JavaRegex, UnsupportedRegex, compile_java
-from port_gitops.gwt.jayway import InvalidPath, Path, Unsupported, compile_path
+from port_gitops.gwt.jayway import InvalidPath, Query, Unsupported, compile_path
 
 _T = TypeVar("_T")
 
@@ -26,7 +26,7 @@ class PostVariable:
 
     key: str
     expression: str
-    path: Optional[Path]  # None for an empty expression, which GWT skips
+    path: Optional[Query]  # None for an empty expression, which GWT skips
     regexp_filter: Optional[JavaRegex] = None
     default_value: Optional[str] = None
 
@@ -105,7 +105,7 @@ def _post_variable(fields: _Fields) -> PostVariable:
     )
 
 
-def _compile(fields: _Fields, expression: str) -> Path:
+def _compile(fields: _Fields, expression: str) -> Query:
     try:
         return compile_path(expression)
     except InvalidPath as exc:

@@ -1,7 +1,9 @@
-"""JSONPath exactly as Jenkins' Generic Webhook Trigger reads it: Jayway JsonPath, default options.
+"""JSONPath as Jenkins' Generic Webhook Trigger reads it (Jayway JsonPath, default options),
+evaluated by jsonpath-ng.
 
-`compile_path` parses each expression once (cached under a lock, so concurrent resolvers share it);
-`Path.read(document, document)` then behaves like `JsonPath.read(body, expression)`.
+`compile_path` validates the expression with Jayway's own scanner (compiler.py, filters.py), refuses
+what jsonpath-ng cannot answer as Jayway does (translate.py), and parses the translation once
+(query.py); `Query.read(document)` then behaves like `JsonPath.read(body, expression)`.
 """
 
 from __future__ import annotations
@@ -9,20 +11,34 @@ from __future__ import annotations
 import threading
 
 from port_gitops.gwt.jayway import compiler
-from port_gitops.gwt.jayway.errors import EvaluationFailure, InvalidPath, PathNotFound, Unsupported
+from port_gitops.gwt.jayway.errors import (
+    InvalidPath,
+    PathNotFound,
+    Unsupported,
+)
 from port_gitops.gwt.jayway.filters import compile_filter
-from port_gitops.gwt.jayway.tokens import Path
+from port_gitops.gwt.jayway.query import Query
+from port_gitops.gwt.jayway.translate import check_supported
 
-__all__ = ["EvaluationFailure", "InvalidPath", "Path", "PathNotFound", "Unsupported", "compile_path"]
+__all__ = [
+    "InvalidPath",
+    "PathNotFound",
+    "Query",
+    "Unsupported",
+    "compile_path",
+]
 
-_cache: dict[str, Path] = {}
+_cache: dict[str, Query] = {}
 _lock = threading.Lock()
 
 
-def compile_path(expression: str) -> Path:
-    """The compiled path; InvalidPath if Jayway rejects it, Unsupported if we cannot match Jayway."""
+def compile_path(expression: str) -> Query:
+    """The query for `expression`; InvalidPath if Jayway rejects it, Unsupported if jsonpath-ng
+    cannot give Jayway's answer. Compiled once, shared between threads."""
     with _lock:
-        path = _cache.get(expression)
-        if path is None:
-            path = _cache[expression] = compiler.compile_path(expression, compile_filter)
-        return path
+        query = _cache.get(expression)
+        if query is None:
+            path = compiler.compile_path(expression, compile_filter)
+            check_supported(path)
+            query = _cache[expression] = Query.of(path)
+        return query

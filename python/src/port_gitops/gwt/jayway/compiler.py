@@ -1,9 +1,9 @@
-"""Jayway's PathCompiler, ported scanner step by scanner step.
+"""Jayway's PathCompiler, ported scanner step by scanner step: it validates and tokenizes only.
 
 Jayway accepts property names with almost any character (`$.a:b`, `$.$ref`), ignores a slice's step
 (`[0:4:2]` is `[0:4]`) but rejects `[::2]`, and reads `$['a']b` as `$['a']`: a grammar would get these
-wrong, so the scanner is kept. After compiling, `_check_supported` refuses what this port does not
-reproduce (functions other than a final `length()`, a deep scan followed by more than one token).
+wrong, so the scanner is kept. After compiling, `_check_supported` refuses the shapes no translation
+reproduces (functions other than a final `length()`, a deep scan followed by more than one token).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from typing import Callable, List, Optional
 from port_gitops.gwt import java
 from port_gitops.gwt.jayway.chars import SPACE, Cursor, unescape
 from port_gitops.gwt.jayway.errors import CompileFailure, InvalidPath, Unsupported
+from port_gitops.gwt.jayway.filters import Expression
 from port_gitops.gwt.jayway.tokens import (
     Filter,
     Indexes,
     Length,
     Path,
-    Predicate,
     Property,
     Root,
     Scan,
@@ -28,7 +28,7 @@ from port_gitops.gwt.jayway.tokens import (
     Wildcard,
 )
 
-FilterCompiler = Callable[[str, Callable[[str], Path]], Predicate]
+FilterCompiler = Callable[[str, Callable[[str], Path]], Expression]
 
 _BLANKS = " \t\n\r"
 _COMMA = re.compile(r"\s*,\s*")

@@ -1,9 +1,8 @@
 """What can go wrong with a JSONPath, split by who is to blame.
 
 Compile time: `InvalidPath` is a path Jayway itself rejects (GWT would never resolve it);
-`Unsupported` is a valid Jayway path whose answer this port does not reproduce exactly.
-Run time: `PathNotFound` and `EvaluationFailure` both mean "not resolved" to GWT, but Jayway catches
-the first in a few places and not the second, so they stay apart.
+`Unsupported` is a valid Jayway path whose answer jsonpath-ng cannot be made to give.
+Run time: `PathNotFound` is Jayway's "not found", which GWT treats as "not resolved".
 """
 
 from __future__ import annotations
@@ -22,12 +21,8 @@ class CompileFailure(InvalidPath):
 
 
 class Unsupported(Exception):
-    """Valid for Jayway, but port-gitops cannot promise Jayway's answer."""
+    """Valid for Jayway, but jsonpath-ng cannot be made to give Jayway's answer."""
 
 
 class PathNotFound(Exception):
     """Jayway's PathNotFoundException."""
-
-
-class EvaluationFailure(Exception):
-    """Any other run-time exception (e.g. a number Java cannot read back)."""

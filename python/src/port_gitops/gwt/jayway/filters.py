@@ -1,34 +1,24 @@
-"""Inline filters `[?(...)]`: Jayway's FilterCompiler, and the predicates it builds.
+"""Inline filters `[?(...)]` as Jayway's FilterCompiler reads them, into a syntax tree.
 
-Reproduced: `&&`, `||`, `!`, parentheses, existence checks (`@.x`, `!@.x`), and `==`, `!=`, `<`, `<=`,
-`>`, `>=`, `===`, `!==` between paths (`@...`, `$...`: plain chains of names and single indexes, maybe
-ending in `length()`) and literals (strings, numbers, true, false, null), compared as values.py says.
-Regular expressions (`=~`, Java regex syntax), `in`/`nin`/`size`/... and JSON literals are refused as
-Unsupported.
+The scanner is Jayway's, so a filter Jayway rejects is rejected here too. Which of the filters it
+accepts jsonpath-ng can evaluate with Jayway's answer is decided in translate.py. Regular expressions
+(`=~`), `in`/`nin`/`size`/... and JSON literals are refused here already: their parsers are not ported.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any, Callable, Tuple, Union
+from decimal import Decimal
+from typing import Callable, Tuple, Union
 
 from port_gitops.gwt import java
 from port_gitops.gwt.jayway.chars import SPACE, Cursor, unescape
-from port_gitops.gwt.jayway.errors import CompileFailure, InvalidPath, PathNotFound, Unsupported
-from port_gitops.gwt.jayway.tokens import Indexes, Length, Path, Property, Root
-from port_gitops.gwt.jayway.values import (
-    BooleanNode,
-    NullNode,
-    NumberNode,
-    StringNode,
-    UndefinedNode,
-    ValueNode,
-    big_decimal,
-    equals,
-    node_of,
-    order,
-)
+from port_gitops.gwt.jayway.errors import CompileFailure, InvalidPath, Unsupported
+from port_gitops.gwt.jayway.tokens import Path
 
+# new BigDecimal(String): sign, digits with an optional point, optional exponent; no blanks
+_BIG_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _RELATIONAL_CHARS = "<>=~!"
 _SUPPORTED_OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "===", "!==")
 _JAYWAY_OPERATORS = frozenset(
@@ -37,21 +27,34 @@ _JAYWAY_OPERATORS = frozenset(
 )
 
 
-# -- compiled predicates --------------------------------------------------------------------------
+# -- the syntax tree -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PathOperand:
     path: Path
     should_exist: bool  # a `!` before a compared path is parsed and then ignored, as in Jayway
 
-    def evaluate(self, item: Any, root: Any) -> ValueNode:
-        document = root if self.path.tokens[0] == Root("$") else item
-        try:
-            return node_of(self.path.read(document, root))
-        except PathNotFound:
-            return UndefinedNode()
+
+@dataclass(frozen=True)
+class StringLiteral:
+    text: str
 
 
-Operand = Union[PathOperand, NumberNode, StringNode, BooleanNode, NullNode]
+@dataclass(frozen=True)
+class NumberLiteral:
+    number: Decimal
+
+
+@dataclass(frozen=True)
+class BooleanLiteral:
+    value: bool
+
+
+@dataclass(frozen=True)
+class NullLiteral:
+    pass
+
+
+Operand = Union[PathOperand, StringLiteral, NumberLiteral, BooleanLiteral, NullLiteral]
 
 
 @dataclass(frozen=True)
@@ -60,57 +63,34 @@ class Compare:
     operator: str
     right: Operand
 
-    def matches(self, item: Any, root: Any) -> bool:
-        left = self.left.evaluate(item, root) if isinstance(self.left, PathOperand) else self.left
-        right = self.right.evaluate(item, root) if isinstance(self.right, PathOperand) else self.right
-        op = self.operator
-        if op in ("==", "!="):
-            return equals(left, right) == (op == "==")
-        if op in ("===", "!=="):
-            return (type(left) is type(right) and equals(left, right)) == (op == "===")
-        sign = order(left, right)
-        return sign is not None and {"<": sign < 0, "<=": sign <= 0, ">": sign > 0, ">=": sign >= 0}[op]
-
 
 @dataclass(frozen=True)
 class Exists:
     path: Path
     should_exist: bool
 
-    def matches(self, item: Any, root: Any) -> bool:
-        try:  # Jayway evaluates an exists-check on the item even when the path starts with `$`
-            self.path.read(item, root, require_properties=True)
-            found = True
-        except PathNotFound:
-            found = False
-        return found == self.should_exist
-
 
 @dataclass(frozen=True)
 class Not:
     part: Expression
-
-    def matches(self, item: Any, root: Any) -> bool:
-        return not self.part.matches(item, root)
 
 
 @dataclass(frozen=True)
 class AllOf:
     parts: Tuple[Expression, ...]
 
-    def matches(self, item: Any, root: Any) -> bool:
-        return all(part.matches(item, root) for part in self.parts)
-
 
 @dataclass(frozen=True)
 class AnyOf:
     parts: Tuple[Expression, ...]
 
-    def matches(self, item: Any, root: Any) -> bool:
-        return any(part.matches(item, root) for part in self.parts)
-
 
 Expression = Union[Compare, Exists, Not, AllOf, AnyOf]
+
+
+def is_number_text(text: str) -> bool:
+    """Whether `new BigDecimal(text)` succeeds: Jayway then compares such a string with numbers."""
+    return _BIG_DECIMAL.fullmatch(text) is not None
 
 
 # -- the compiler ---------------------------------------------------------------------------------
@@ -233,28 +213,28 @@ class _FilterScanner:
                 raise InvalidPath(f"String literal does not have matching quotes. Expected {char}")
             literal = text.sub(text.pos + 1, close)
             text.pos = close + 1
-            return StringNode(unescape(literal))
+            return StringLiteral(unescape(literal))
         if char in "tf":
             end = text.pos + (3 if char == "t" else 4)
             if not text.in_bounds(end) or text.sub(text.pos, end + 1) not in ("true", "false"):
                 raise InvalidPath("Expected boolean literal")
             value = text.sub(text.pos, end + 1) == "true"
             text.pos = end + 1
-            return BooleanNode(value)
+            return BooleanLiteral(value)
         if char == "n":
             if text.in_bounds(text.pos + 3) and text.sub(text.pos, text.pos + 4) == "null":
                 text.pos += 4
-                return NullNode()
+                return NullLiteral()
             raise InvalidPath("Expected <null> value")
         if char in "{[/":
             raise Unsupported("JSON and regular-expression literals in filters")
         begin = text.pos
         while text.in_bounds() and (java.is_digit(text.current()) or text.current() in "-.Ee"):
             text.pos += 1
-        number = big_decimal(text.sub(begin, text.pos))
-        if number is None:
-            raise CompileFailure(f"not a number: {text.sub(begin, text.pos)!r}")
-        return NumberNode(number)
+        number = text.sub(begin, text.pos)
+        if not is_number_text(number):
+            raise CompileFailure(f"not a number: {number!r}")
+        return NumberLiteral(Decimal(number))
 
     def read_path(self) -> PathOperand:
         text = self.text
@@ -273,9 +253,7 @@ class _FilterScanner:
             if not text.in_bounds() or text.current() in _RELATIONAL_CHARS + SPACE or closing_paren:
                 break
             text.pos += 1
-        path = self.compile_path(text.sub(begin, text.pos))
-        _check_filter_path(path)
-        return PathOperand(path, previous != "!")
+        return PathOperand(self.compile_path(text.sub(begin, text.pos)), previous != "!")
 
     def closes_function(self, lower_bound: int) -> bool:
         text = self.text
@@ -288,17 +266,3 @@ class _FilterScanner:
                 return True
             index -= 1
         return False
-
-
-def _check_filter_path(path: Path) -> None:
-    body = path.tokens[1:]
-    if body and isinstance(body[-1], Length):
-        body = body[:-1]
-    plain = all(
-        (isinstance(t, Property) and len(t.names) == 1) or (isinstance(t, Indexes) and len(t.indexes) == 1)
-        for t in body
-    )
-    if not plain:
-        raise Unsupported(
-            f"filter path {path.text} (only names and single indexes are reproduced in filters)"
-        )
