@@ -1,7 +1,7 @@
 """Contract checks: every request the tool sent, validated against the official OpenAPI documents in
-../shared/specs (Bitbucket Cloud 2.0 and Port). Reused by the end-to-end tests:
+../shared/specs (Bitbucket Cloud 2.0, Bitbucket Data Center 9.2 and Port). Reused by the end-to-end tests:
 
-    assert_requests_match_spec(sandbox.bitbucket.requests, flavour="cloud")
+    assert_requests_match_spec(sandbox.bitbucket.requests, flavour="cloud")  # or "datacenter"
     assert_requests_match_spec(sandbox.port.requests, flavour="port")
 
 For each request: the path must match an operation with that method; path and query parameters must
@@ -23,6 +23,12 @@ Where a published spec cannot describe the real API, the adaptation is named her
   only), so they are accepted on every GET.
 - Cloud `{path}` of `src/{commit}/{path}` and the branch `{name}` of `refs/branches/{name}` may contain
   `/` (the spec gives them no pattern; Cloud reads the rest of the URL).
+- Data Center: the spec's path keys are `/api/latest/...` (and `/branch-utils/latest`,
+  `/default-reviewers/latest`) relative to the server's `/rest`; clients call `/rest/api/1.0/...`, the
+  same API under its version number, on a server that may sit under a context path (/bitbucket). So
+  everything before `/rest` is dropped and `1.0` read as `latest`. The spec declares no security on
+  any operation (and models no bearer tokens), so credentials are not checked here. Multipart bodies
+  (`PUT browse/{path}`) are parsed and their fields checked against the form schema by hand.
 - Port: the YAML has unquoted `=` scalars (PyYAML's YAML 1.1 `value` tag) and `\\p{L}` in patterns,
   which Python's `re` lacks; the first is loaded as a plain string, the second replaced by `\\w`.
 """
@@ -44,7 +50,11 @@ from openapi_schema_validator import OAS30WriteValidator, OAS31Validator
 
 CLOUD_GLOBAL_QUERY = frozenset({"q", "sort", "pagelen", "page", "fields"})
 CLOUD_SRC_POST = ("POST", "/repositories/{workspace}/{repo_slug}/src")
-SLASHED_PARAMS = {"cloud": frozenset({"path", "name"}), "port": frozenset()}
+SLASHED_PARAMS = {
+    "cloud": frozenset({"path", "name"}),
+    "datacenter": frozenset({"path"}),
+    "port": frozenset(),
+}
 SHA_PATTERN = re.compile(r"[0-9a-f]{7,40}")
 AUTHOR_PATTERN = re.compile(r"[^<>]+ <[^<>@\s]+@[^<>\s]+>")
 
@@ -146,6 +156,16 @@ def load_spec(flavour: str) -> Spec:
             OAS30WriteValidator,
             ("basic ", "bearer "),
         )
+    if flavour == "datacenter":
+        document = json.loads(require_shared("specs/bitbucket-datacenter.openapi.json").read_text("utf-8"))
+        return Spec(
+            "datacenter",
+            "/rest",
+            document,
+            _routes(document, SLASHED_PARAMS["datacenter"]),
+            OAS30WriteValidator,
+            ("basic ", "bearer "),
+        )
     if flavour == "port":
         with require_shared("specs/port.openapi.yaml").open("rb") as handle:
             document = _replace_unicode_classes(yaml.load(handle, Loader=_PortLoader))  # noqa: S506 - SafeLoader subclass
@@ -157,7 +177,7 @@ def load_spec(flavour: str) -> Spec:
             OAS31Validator,
             ("bearer ",),
         )
-    raise ValueError(f"unknown flavour {flavour!r}: use 'cloud' or 'port'")
+    raise ValueError(f"unknown flavour {flavour!r}: use 'cloud', 'datacenter' or 'port'")
 
 
 def _schema_errors(spec: Spec, instance: Any, schema: Mapping[str, Any]) -> list[str]:
@@ -187,7 +207,15 @@ def _coerce(value: str, schema: Mapping[str, Any]) -> Any:
     return value
 
 
+def _datacenter_path(path: str) -> str:
+    """Quirk: drop the context path, and read `/rest/{root}/1.0/` as the spec's `/rest/{root}/latest/`."""
+    at = path.find("/rest/")
+    return re.sub(r"^/rest/([\w-]+)/1\.0/", r"/rest/\1/latest/", path[at:]) if at >= 0 else path
+
+
 def _find_route(spec: Spec, method: str, path: str) -> tuple[Optional[Route], dict[str, str], list[str]]:
+    if spec.flavour == "datacenter":
+        path = _datacenter_path(path)
     if not path.startswith(spec.prefix + "/"):
         return None, {}, [f"not under the API prefix {spec.prefix or '/'}"]
     bare = path[len(spec.prefix) :]
@@ -305,6 +333,19 @@ def _src_commit_problems(spec: Spec, route: Route, request: Recorded) -> list[st
     return problems
 
 
+def _form_problems(spec: Spec, request: Recorded, schema: Mapping[str, Any]) -> list[str]:
+    """A multipart body: each field named in the form schema, once, and the fields valid against it."""
+    ref = schema.get("$ref", "")
+    form = spec.document["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else schema
+    names = set(form.get("properties", {}))
+    parts = _multipart_parts(request.headers.get("content-type", ""), request.body)
+    problems = [f"form field {name!r} is not in the spec's form" for name, _, _ in parts if name not in names]
+    seen = [name for name, _, _ in parts]
+    problems += [f"form field {name!r} repeated" for name in sorted({n for n in seen if seen.count(n) > 1})]
+    instance = {name: value.decode("utf-8", "replace") for name, _, value in parts}
+    return problems + [f"form: {e}" for e in _schema_errors(spec, instance, schema)]
+
+
 def _body_problems(spec: Spec, route: Route, request: Recorded) -> list[str]:
     if (route.method, route.template) == CLOUD_SRC_POST:
         return _src_commit_problems(spec, route, request)
@@ -317,6 +358,8 @@ def _body_problems(spec: Spec, route: Route, request: Recorded) -> list[str]:
     media = body_spec.get("content", {}).get(content_type)
     if media is None:
         return [f"Content-Type {content_type!r} is not one of {sorted(body_spec.get('content', {}))}"]
+    if content_type == "multipart/form-data":
+        return _form_problems(spec, request, media.get("schema", {}))
     if content_type != "application/json":
         return []
     try:
@@ -339,6 +382,13 @@ def request_problems(request: Recorded, flavour: str) -> list[str]:
     ]
 
 
+def response_problems(flavour: str, method: str, template: str, status: int, body: Any) -> list[str]:
+    """What in a JSON answer breaks the response schema of the operation (METHOD + spec path key)."""
+    spec = load_spec(flavour)
+    responses = spec.document["paths"][template][method.lower()]["responses"]
+    return _schema_errors(spec, body, responses[str(status)]["content"]["application/json"]["schema"])
+
+
 def operations(requests: Iterable[Recorded], flavour: str) -> list[str]:
     """The spec operations ("METHOD /template") the requests used, in order."""
     spec = load_spec(flavour)
@@ -350,7 +400,8 @@ def operations(requests: Iterable[Recorded], flavour: str) -> list[str]:
 
 
 def assert_requests_match_spec(recorded_requests: Iterable[Recorded], flavour: str = "cloud") -> None:
-    """Fail with one line per problem unless every recorded request matches the spec ("cloud"/"port")."""
+    """Fail with one line per problem unless every recorded request matches the spec ("cloud",
+    "datacenter" or "port")."""
     requests = list(recorded_requests)
     assert requests, f"no {flavour} requests were recorded: nothing to check"
     problems = [

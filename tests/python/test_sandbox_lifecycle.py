@@ -46,9 +46,9 @@ def test_env_points_the_tool_at_the_sandbox() -> None:
         assert token.status_code == 200
 
 
-def test_only_the_cloud_flavour_exists_so_far() -> None:
-    with pytest.raises(ValueError, match="datacenter"):
-        Sandbox(flavour="datacenter")
+def test_unknown_flavours_are_refused() -> None:
+    with pytest.raises(ValueError, match="'cloud' or 'datacenter'"):
+        Sandbox(flavour="server")
 
 
 def test_close_leaves_no_thread_port_or_directory_behind() -> None:

@@ -1,5 +1,5 @@
-"""Loopback stand-ins for Bitbucket Cloud and Port, git-backed, with fault injection and request
-recording — for the tests, `port-gitops sandbox` (manual use) and `port-gitops demo`.
+"""Loopback stand-ins for Bitbucket (Cloud or Data Center) and Port, git-backed, with fault
+injection and request recording — for the tests, `port-gitops sandbox` (manual use) and `port-gitops demo`.
 
     with Sandbox() as sb:
         sb.bitbucket.create_repository("acme", "payments", {"port.yml": "..."})
@@ -13,8 +13,10 @@ Module map: `server` (the HTTP listener), `faults` (fault plan + recorder, share
 `gitstore` (bare repositories written with git plumbing), `codehost` (repositories, pull requests,
 credentials: what every Bitbucket flavour shares), `bitbucket_cloud` (Cloud 2.0: the sandbox and
 its JSON shapes; `bitbucket_cloud_api` its endpoints, `bitbucket_cloud_web` its web host), `bbql`
-(Cloud's `q` filter), `forms` (multipart/urlencoded parsing), `githttp` (git's smart HTTP), `port`
-(Port's token and action-run endpoints), `tls` (a throw-away CA), `example` (the seeded service).
+(Cloud's `q` filter), `bitbucket_datacenter` (Data Center REST 1.0 on one host; `_api` its
+endpoints, `_web` its pages and git), `forms` (multipart/urlencoded parsing), `githttp` (git's smart
+HTTP), `port` (Port's token and action-run endpoints), `tls` (a throw-away CA), `example` (the
+seeded service).
 """
 
 from __future__ import annotations
@@ -26,30 +28,44 @@ from types import TracebackType
 from typing import Optional
 
 from port_gitops.sandbox.bitbucket_cloud import BitbucketCloudSandbox
+from port_gitops.sandbox.bitbucket_datacenter import BitbucketDataCenterSandbox
+from port_gitops.sandbox.codehost import CodeHost
 from port_gitops.sandbox.faults import Fault, FaultPlan, RecordedRequest
 from port_gitops.sandbox.port import PortSandbox
 from port_gitops.sandbox.tls import make_server_context
 
-__all__ = ["BitbucketCloudSandbox", "Fault", "FaultPlan", "PortSandbox", "RecordedRequest", "Sandbox"]
+__all__ = [
+    "BitbucketCloudSandbox",
+    "BitbucketDataCenterSandbox",
+    "Fault",
+    "FaultPlan",
+    "PortSandbox",
+    "RecordedRequest",
+    "Sandbox",
+]
 
 _LOOPBACK = "127.0.0.1,localhost"
 
 
 class Sandbox:
-    """Bitbucket Cloud (API host + web host) and Port on 127.0.0.1, at free ports, until `close()`.
-    With `tls=True` every server speaks HTTPS with a certificate from a throw-away CA (`ca_bundle`).
-    `flavour` names the Bitbucket flavour played; "cloud" is the only one so far ("datacenter" comes
-    with its own issue, beside Cloud on the same git store and fault machinery)."""
+    """Bitbucket and Port on 127.0.0.1, at free ports, until `close()`. `flavour` names the Bitbucket
+    played: "cloud" (an API host and a web host) or "datacenter" (one server under the context path
+    /bitbucket; `workspace` is then its project key). Both share the git store and fault machinery.
+    With `tls=True` every server speaks HTTPS with a certificate from a throw-away CA (`ca_bundle`)."""
 
     def __init__(self, tls: bool = False, *, flavour: str = "cloud", workspace: str = "acme") -> None:
-        if flavour != "cloud":
-            raise ValueError(f"the {flavour!r} Bitbucket sandbox is not available yet (only 'cloud')")
+        if flavour not in ("cloud", "datacenter"):
+            raise ValueError(f"unknown Bitbucket flavour {flavour!r}: expected 'cloud' or 'datacenter'")
         self.tls = tls
         self.flavour = flavour
         self.workspace = workspace
         self._directory = tempfile.TemporaryDirectory(prefix="port-gitops-sandbox-")
         self.root = Path(self._directory.name)
-        self.bitbucket = BitbucketCloudSandbox(self.root / "bitbucket")
+        self.bitbucket: CodeHost = (
+            BitbucketCloudSandbox(self.root / "bitbucket")
+            if flavour == "cloud"
+            else BitbucketDataCenterSandbox(self.root / "bitbucket")
+        )
         self.port = PortSandbox()
         self.ca_bundle: Optional[Path] = None
 
@@ -92,11 +108,16 @@ class Sandbox:
         no_proxy = ",".join(
             filter(None, [os.environ.get("NO_PROXY") or os.environ.get("no_proxy"), _LOOPBACK])
         )
+        # Data Center: the web URL defaults to the server URL, and the owner is a project key.
+        where = (
+            {"BITBUCKET_WEB_URL": self.bitbucket.web_url, "BITBUCKET_WORKSPACE": self.workspace}
+            if self.flavour == "cloud"
+            else {"BITBUCKET_PROJECT": self.workspace.upper()}
+        )
         env = {
             "BITBUCKET_KIND": self.flavour,
             "BITBUCKET_URL": self.bitbucket.url,
-            "BITBUCKET_WEB_URL": self.bitbucket.web_url,
-            "BITBUCKET_WORKSPACE": self.workspace,
+            **where,
             "BITBUCKET_USERNAME": self.bitbucket.username,
             "BITBUCKET_TOKEN": self.bitbucket.token,
             "PORT_BASE_URL": self.port.url,

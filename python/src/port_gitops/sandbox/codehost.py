@@ -1,7 +1,7 @@
 """What a Bitbucket sandbox holds, whatever its API flavour: accounts, repositories (a real git
 repository each, plus pull requests and default reviewers), credentials, fault plan, recorder, and
-the two listeners (API host and web host). A flavour subclass (Cloud now, Data Center later)
-supplies the endpoints and the JSON shapes; the semantics of pull requests live here once.
+the listeners (Cloud: an API host and a web host; Data Center: one host for both). A flavour
+subclass supplies the endpoints and the JSON shapes; the semantics of pull requests live here once.
 
 The public methods are the test helpers: they act as "someone else" on the host (pushing, merging,
 declining) and read the truth back from git.
@@ -37,6 +37,18 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
+def basic_credentials(request: Request) -> Optional[tuple[str, str]]:
+    """(user, password) of an `Authorization: Basic` header; None for any other or a malformed one."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
+
+
 def _as_bytes(content: FileContent) -> bytes:
     return content.encode("utf-8") if isinstance(content, str) else content
 
@@ -63,6 +75,7 @@ class PullRequest:
     created_on: str
     updated_on: str
     state: str = OPEN
+    version: int = 0  # Data Center's optimistic lock: bumped on every change (Cloud ignores it)
     # While OPEN a pull request follows its branches; closing freezes the commits it was at.
     source_commit: Optional[str] = None
     destination_commit: Optional[str] = None
@@ -110,6 +123,7 @@ class CodeHost:
     """Base of the Bitbucket sandboxes. Start it with `start()`, stop it with `close()`."""
 
     username = "port-bot@example.com"
+    bot_email = "port-bot@example.com"
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -121,7 +135,7 @@ class CodeHost:
         self._lock = threading.Lock()
         self._repositories: dict[tuple[str, str], HostedRepository] = {}
         self._accounts: dict[str, Account] = {}
-        self.bot = self.add_user("Port Bot", email=self.username)
+        self.bot = self.add_user("Port Bot", email=self.bot_email)
         self.token_actor = self.add_user("port-gitops access token")
         self.maintainer = self.add_user(SOMEONE_ELSE.name, email=SOMEONE_ELSE.email)
         self._api: Optional[LoopbackServer] = None
@@ -136,6 +150,9 @@ class CodeHost:
         raise NotImplementedError
 
     def render_pull_request(self, repo: HostedRepository, pr: PullRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def web_href(self, repo: HostedRepository, tail: str = "") -> str:
         raise NotImplementedError
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -197,12 +214,7 @@ class CodeHost:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer":
             return self.token_actor if secrets.compare_digest(value.strip(), self.access_token) else None
-        if scheme.lower() != "basic":
-            return None
-        try:
-            user, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
+        user, password = basic_credentials(request) or ("", "")
         if user in (self.username, "x-bitbucket-api-token-auth") and secrets.compare_digest(
             password, self.token
         ):
@@ -248,6 +260,10 @@ class CodeHost:
         if repo is None:
             raise KeyError(f"no repository {workspace}/{slug} in the sandbox")
         return repo
+
+    def repository_url(self, workspace: str, slug: str) -> str:
+        """The repository's web page, the form a payload's `repo_url` takes."""
+        return self.web_href(self._require(workspace, slug))
 
     def git_dir(self, workspace: str, slug: str) -> Path:
         return self._require(workspace, slug).git.path
@@ -329,6 +345,7 @@ class CodeHost:
     @staticmethod
     def _close(pr: PullRequest, state: str, by: Account, reason: str = "") -> None:
         pr.state, pr.closed_by, pr.reason, pr.updated_on = state, by, reason, now_iso()
+        pr.version += 1
 
     def open_pull_request(
         self,

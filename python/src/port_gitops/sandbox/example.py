@@ -39,7 +39,7 @@ def seed_example(sandbox: Sandbox, *, slug: str = "payments", run_id: str = "r_s
     reviewer = sandbox.bitbucket.add_user("Dana Reviewer", email="dana@example.com")
     sandbox.bitbucket.set_default_reviewers(workspace, slug, [reviewer.uuid])
     sandbox.port.create_run(run_id, entity=slug)
-    repo_url = f"{sandbox.bitbucket_web_url}/{workspace}/{slug}"
+    repo_url = sandbox.bitbucket.repository_url(workspace, slug)
     payload = {
         "port_context": {"entity": slug, "repo_url": repo_url, "runId": run_id},
         "domain": "billing",

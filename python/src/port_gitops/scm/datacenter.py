@@ -1,0 +1,522 @@
+"""Bitbucket Data Center / Server (REST 1.0) behind the `Scm` seam, through atlassian-python-api's
+`Bitbucket` client.
+
+The library's own methods are used where it has them (repository, commit, raw file, pull request
+create/get/update/decline, branch delete); its raw `get`/`put` where it lacks a call: the current
+`/default-branch` (its `get_default_branch` reads the deprecated `branches/default`), a branch
+lookup without its auto-paging, a commit with `sourceBranch`, the pull-request search with
+`direction=OUTGOING`, and the default reviewers without its two extra repository reads. The client
+runs in advanced mode (every call returns the `requests.Response`: we classify statuses ourselves),
+with `backoff_and_retry` and `retry_with_header` off; retries are port_gitops.retry's. Every request
+carries `X-Atlassian-Token: no-check`, so XSRF protection never refuses a write.
+
+Differences from Cloud that the seam hides:
+- Commits are `PUT browse/{path}`, pinned by `sourceCommitId` (the commit the file was read at) when
+  the file exists, and creating our branch from the base branch (`sourceBranch`) in the same call.
+  Any replay of an applied commit answers 409 (the file changed since, already exists, or the branch
+  exists), and so does content that does not modify the file: all are `ScmConflict`, and the use
+  case re-reads and decides (which makes a no-op `unchanged`). Data Center commits as the
+  authenticated user: there is no author field, so `author` is not sent.
+- Default reviewers depend on the source and target branches, so `create_pr` adds them for its
+  pair; `default_reviewers()` has nothing to add on its own.
+- Pull requests carry a `version`: an update or decline quotes it, and a stale one (someone else
+  edited the pull request) is re-read and retried once, reviewers kept.
+- An open pull request for the same branches is a 409 `DuplicatePullRequestException` carrying
+  it; we reuse it (refreshing its title and description), as Cloud does silently.
+
+Request budget: one request per method, except `repository` (no repository read: the default
+branch answers for it), `create_pr` (the repository's numeric id, once per client, and the default
+reviewers) and the re-reads after a 409.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import posixpath
+import re
+from typing import Any, Callable, Collection, Optional, Sequence
+from urllib.parse import quote
+
+import requests
+from atlassian import Bitbucket
+
+from port_gitops.errors import InvalidInputError, UsageError
+from port_gitops.http import host_of, untrusted_certificate
+from port_gitops.logsetup import register_secrets
+from port_gitops.retry import RetriesExhausted, RetryPolicy
+from port_gitops.scm.base import PullRequest, RepoInfo
+from port_gitops.scm.errors import (
+    ScmAuthError,
+    ScmConflict,
+    ScmError,
+    ScmForbidden,
+    ScmNotFound,
+    ScmRateLimited,
+)
+
+log = logging.getLogger("port_gitops")
+
+_SHA = re.compile(r"[0-9a-f]{7,64}")
+_NO_XSRF_CHECK = {"X-Atlassian-Token": "no-check"}
+_JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json", **_NO_XSRF_CHECK}
+# Non-empty and without Content-Type: requests then writes the multipart boundary (library issue #1080).
+_MULTIPART_HEADERS = {"Accept": "application/json", **_NO_XSRF_CHECK}
+_ERRORS: dict[int, Callable[..., ScmError]] = {404: ScmNotFound, 409: ScmConflict, 429: ScmRateLimited}
+_MISSING = ("NoSuchRepositoryException", "NoSuchProjectException")
+_DUPLICATE_PR = "DuplicatePullRequestException"
+_INVALID_REVIEWERS = "InvalidPullRequestReviewersException"
+_OUT_OF_DATE = "PullRequestOutOfDateException"
+
+
+def _segment(value: str, field: str) -> str:
+    """One URL path segment from configuration or payload data: never `.`/`..`, never a `/`."""
+    if not value or value in (".", "..") or "/" in value:
+        raise InvalidInputError(f"{value!r} is not a valid name", field=field)
+    return quote(value, safe="~")
+
+
+def _branch(branch: str) -> str:
+    if not branch or any(part in ("", ".", "..") for part in branch.split("/")):
+        raise InvalidInputError(f"{branch!r} is not a valid branch name", field="branch")
+    return branch
+
+
+def _sha(commit: str) -> str:
+    if not _SHA.fullmatch(commit):
+        raise ValueError(f"a commit SHA is required here, not {commit!r}")
+    return commit
+
+
+def _file_path(path: str) -> str:
+    parts = path.strip("/").split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise InvalidInputError(f"{path!r} is not a file path inside the repository", field="path")
+    return "/".join(parts)
+
+
+def _errors(response: requests.Response) -> list[dict[str, Any]]:
+    """The entries of Data Center's `{"errors": [{"context", "message", "exceptionName", ...}]}`."""
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    entries = body.get("errors") if isinstance(body, dict) else None
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def _is(response: requests.Response, exception: str) -> bool:
+    return any(str(e.get("exceptionName") or "").endswith(exception) for e in _errors(response))
+
+
+def _ref_branch(ref: dict[str, Any]) -> str:
+    return str(ref.get("displayId") or str(ref["id"]).removeprefix("refs/heads/"))
+
+
+def _users(entries: Any) -> list[str]:
+    """Login names (what a pull request's `reviewers[].user.name` takes) of users or participants."""
+    users = (entry.get("user", entry) for entry in entries or [] if isinstance(entry, dict))
+    return [str(user["name"]) for user in users if isinstance(user, dict) and user.get("name")]
+
+
+class DataCenterScm:
+    def __init__(
+        self,
+        api_url: str,
+        project: str,
+        slug: str,
+        *,
+        username: Optional[str],
+        token: Optional[str],
+        access_token: Optional[str],
+        session: requests.Session,
+        policy: RetryPolicy,
+    ) -> None:
+        register_secrets([token, access_token])
+        if session.auth is not None or "Authorization" in session.headers:
+            # atlassian-python-api stores the credential on the session: a session that already
+            # carries one belongs to another client, and sharing it would mix credentials.
+            raise ValueError("DataCenterScm needs a session without credentials of its own")
+        if access_token:
+            auth: dict[str, str] = {"token": access_token}
+            self._credential = "BITBUCKET_ACCESS_TOKEN"
+        elif username and token:
+            auth = {"username": username, "password": token}
+            self._credential = "BITBUCKET_USERNAME/BITBUCKET_TOKEN"
+        else:
+            raise UsageError("set BITBUCKET_USERNAME + BITBUCKET_TOKEN, or BITBUCKET_ACCESS_TOKEN")
+        # cloud=False: a server whose URL happens to contain "bitbucket.org" is still a server.
+        # Advanced mode: every call, the library's methods included, returns the requests.Response
+        # (the methods are untyped, hence Any).
+        self._bb: Any = Bitbucket(  # type: ignore[no-untyped-call]
+            api_url, session=session, cloud=False, advanced_mode=True,
+            backoff_and_retry=False, retry_with_header=False, **auth,
+        )  # fmt: skip
+        self._bb.default_headers = _JSON_HEADERS
+        self._policy = policy
+        self._host = host_of(api_url)
+        self._web_url = api_url.rstrip("/")  # a server's pages live under its base URL
+        self.project, self.slug = _segment(project, "project"), _segment(slug, "slug")
+        self.full_name = f"{project}/{slug}"
+        # Personal repositories (`~user`) live under users/, project repositories under projects/.
+        owner = f"users/{self.project}" if project.startswith("~") else f"projects/{self.project}"
+        self._owner_repo = f"{owner}/repos/{self.slug}"
+        self._repo = self._bb.resource_url(self._owner_repo)
+        self._repo_id: Optional[int] = None
+        self._files: dict[tuple[str, str], bool] = {}  # (commit, path) -> exists: commits never change
+
+    # -- one request, retried by the policy, errors classified --------------------------------------
+    def _call(
+        self,
+        send: Callable[[], requests.Response],
+        *,
+        what: str,
+        idempotent: bool,
+        passthrough: Collection[int] = (),
+        commit: bool = False,
+    ) -> requests.Response:
+        """Send; statuses in `passthrough` (e.g. the 404 of an "absent" read) come back as answers."""
+
+        def attempt() -> requests.Response:
+            response = send()
+            if response.status_code >= 400 and response.status_code not in passthrough:
+                raise requests.HTTPError(f"HTTP {response.status_code}", response=response)
+            return response
+
+        try:
+            return self._policy.call(attempt, what=f"Bitbucket: {what}", idempotent=idempotent)
+        except RetriesExhausted as exc:
+            cls = ScmRateLimited if exc.status == 429 else ScmError
+            hint = " (Bitbucket Data Center's rate limit is set by its administrators)"
+            raise cls(exc.message + (hint if exc.status == 429 else ""), status=exc.status) from exc
+        except requests.HTTPError as exc:
+            assert exc.response is not None
+            raise self._refused(exc.response, what, commit=commit) from exc
+        except requests.exceptions.SSLError as exc:
+            raise UsageError(untrusted_certificate(f"Bitbucket: {what} ({self._host})")) from exc
+        except requests.RequestException as exc:
+            raise ScmError(f"Bitbucket: {what}: {type(exc).__name__} talking to {self._host}") from exc
+
+    def _refused(self, response: requests.Response, what: str, *, commit: bool = False) -> ScmError:
+        status = response.status_code
+        messages = [str(e.get("message") or "").strip() for e in _errors(response)]
+        text = "; ".join(m for m in messages if m) or response.reason or ""
+        prefix = f"Bitbucket: {what}: HTTP {status}"
+        if status == 401:
+            return ScmAuthError(
+                f"{prefix}: Bitbucket rejected {self._credential}: {text}. On Data Center use a bot user's "
+                "personal HTTP access token, as BITBUCKET_ACCESS_TOKEN (Bearer) or as BITBUCKET_TOKEN with "
+                "the user's name as BITBUCKET_USERNAME",
+                status=status,
+            )
+        if status == 403:
+            if commit and self._credential == "BITBUCKET_ACCESS_TOKEN":
+                text += (
+                    ". Data Center only lets a user commit, and a project or repository access token has "
+                    "no user behind it: set BITBUCKET_ACCESS_TOKEN to a bot user's personal HTTP access "
+                    "token (or BITBUCKET_USERNAME + BITBUCKET_TOKEN) with write permission on the repository"
+                )
+            else:
+                text += f"; the user behind {self._credential} needs write permission on the repository"
+            return ScmForbidden(f"{prefix}: {text}", status=status)
+        return _ERRORS.get(status, ScmError)(f"{prefix}: {text}", status=status)
+
+    def _json(self, response: requests.Response, what: str) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ScmError(f"Bitbucket: {what}: HTTP {response.status_code} with a non-JSON body") from exc
+
+    def _not_found(self, response: requests.Response, what: str) -> Optional[ScmError]:
+        """The error for a 404 that means "no such repository or project", not "no such thing in it"."""
+        return self._refused(response, what) if any(_is(response, name) for name in _MISSING) else None
+
+    def _pull_request(self, data: dict[str, Any]) -> PullRequest:
+        links = (data.get("links") or {}).get("self") or []
+        url = links[0].get("href") if links and isinstance(links[0], dict) else None
+        return PullRequest(
+            id=int(data["id"]),
+            url=str(url or f"{self._web_url}/{self._owner_repo}/pull-requests/{data['id']}"),
+            title=str(data.get("title") or ""),
+            description=str(data.get("description") or ""),
+            source=_ref_branch(data["fromRef"]),
+            destination=_ref_branch(data["toRef"]),
+            reviewers=tuple(_users(data.get("reviewers"))),
+            version=int(data.get("version") or 0),
+        )
+
+    # -- reads -----------------------------------------------------------------------------------
+    def repository(self) -> RepoInfo:
+        # The configured default branch answers even for an empty repository: whether the
+        # repository has commits shows in the base tip lookup (`branch_tip`).
+        what = f"read the default branch of {self.full_name}"
+        response = self._call(
+            lambda: self._bb.get(f"{self._repo}/default-branch"),
+            what=what,
+            idempotent=True,
+            passthrough=(404,),
+        )
+        web_url = f"{self._web_url}/{self._owner_repo}/browse"
+        if response.status_code == 404:
+            missing = self._not_found(response, what)
+            if missing is not None:
+                raise missing
+            return RepoInfo(self.full_name, None, web_url)  # no default branch configured
+        return RepoInfo(self.full_name, self._json(response, what).get("displayId") or None, web_url)
+
+    def branch_tip(self, branch: str) -> Optional[str]:
+        what = f"read branch {branch}"
+        params = {"filterText": _branch(branch), "boostMatches": "true", "details": "false"}
+        response = self._call(
+            lambda: self._bb.get(f"{self._repo}/branches", params=params), what=what, idempotent=True
+        )
+        # filterText matches substrings, case-insensitively; boostMatches puts the exact match first.
+        for value in self._json(response, what).get("values") or []:
+            if value.get("displayId") == branch:
+                return str(value["latestCommit"])
+        return None
+
+    def branch_tips(self, branches: Sequence[str]) -> dict[str, Optional[str]]:
+        """One lookup per branch: Data Center filters branches by one substring at a time."""
+        return {branch: self.branch_tip(branch) for branch in branches}
+
+    def commit_parents(self, commit: str) -> list[str]:
+        what = f"read commit {commit[:12]}"
+        response = self._call(
+            lambda: self._bb.get_commit_info(self.project, self.slug, _sha(commit)),
+            what=what,
+            idempotent=True,
+        )
+        return [str(p["id"]) for p in self._json(response, what).get("parents") or []]
+
+    def read_file(self, commit: str, path: str) -> Optional[bytes]:
+        what = f"read {path} at {commit[:12]}"
+        file_path = _file_path(path)
+        response = self._call(
+            lambda: self._bb.get_content_of_file(self.project, self.slug, quote(file_path), at=_sha(commit)),
+            what=what,
+            idempotent=True,
+            passthrough=(404,),
+        )
+        if response.status_code == 404:
+            missing = self._not_found(response, what)
+            if missing is not None:
+                raise missing
+        content = None if response.status_code == 404 else response.content
+        self._files[(commit, file_path)] = content is not None
+        return content
+
+    def find_open_pr(self, branch: str) -> Optional[PullRequest]:
+        what = f"find the open pull request from {branch}"
+        # direction=OUTGOING: `at` then names the source branch (the default, INCOMING, the target).
+        params = {"at": f"refs/heads/{_branch(branch)}", "direction": "OUTGOING", "state": "OPEN"}
+        response = self._call(
+            lambda: self._bb.get(f"{self._repo}/pull-requests", params=params), what=what, idempotent=True
+        )
+        values = self._json(response, what).get("values") or []
+        return self._pull_request(values[0]) if values else None
+
+    def default_reviewers(self) -> list[str]:
+        """None to add here: Data Center picks default reviewers per source and target branch, so
+        `create_pr` adds them for its own pair."""
+        return []
+
+    def _reviewers_for(self, branch: str, base: str) -> list[str]:
+        what = f"read the default reviewers for {branch} -> {base}"
+        repo_id = str(self._repository_id())
+        params = {
+            "sourceRepoId": repo_id,
+            "targetRepoId": repo_id,
+            "sourceRefId": f"refs/heads/{branch}",
+            "targetRefId": f"refs/heads/{base}",
+        }
+        url = self._bb.resource_url(f"{self._owner_repo}/reviewers", api_root="rest/default-reviewers")
+        response = self._call(
+            lambda: self._bb.get(url, params=params), what=what, idempotent=True, passthrough=(404,)
+        )
+        # 404: the default reviewers app is disabled on this server, so there are none.
+        return [] if response.status_code == 404 else _users(self._json(response, what))
+
+    def _repository_id(self) -> int:
+        if self._repo_id is None:
+            what = f"read repository {self.full_name}"
+            response = self._call(
+                lambda: self._bb.get_repo(self.project, self.slug), what=what, idempotent=True
+            )
+            self._repo_id = int(self._json(response, what)["id"])
+        return self._repo_id
+
+    # -- writes ----------------------------------------------------------------------------------
+    def commit_file(
+        self,
+        *,
+        branch: str,
+        path: str,
+        content: bytes,
+        message: str,
+        parent: str,
+        create_from: Optional[str],
+        author: Optional[str],
+    ) -> str:
+        del author  # Data Center commits as the authenticated user; editFile has no author field
+        file_path = _file_path(path)
+        fields = {"branch": _branch(branch), "message": message}
+        if create_from is not None:
+            fields["sourceBranch"] = _branch(create_from)  # creates `branch` from it in the same call
+        if self._file_exists(_sha(parent), file_path):
+            fields["sourceCommitId"] = parent  # 409 if the file changed since: never a blind overwrite
+        what = f"commit {path} on {branch}"
+        url = f"{self._repo}/browse/{quote(file_path)}"
+        # Replays are safe: an applied commit makes its replay a 409 (see the module docstring).
+        response = self._call(
+            lambda: self._bb.put(
+                url,
+                data=fields,  # plain form fields
+                files={"content": (posixpath.basename(file_path), content, "application/octet-stream")},
+                headers=_MULTIPART_HEADERS,
+            ),
+            what=what,
+            idempotent=True,
+            commit=True,
+        )
+        return str(self._json(response, what)["id"])
+
+    def _file_exists(self, commit: str, path: str) -> bool:
+        if (commit, path) not in self._files:
+            self.read_file(commit, path)  # the use case has always read it already: no request then
+        return self._files[(commit, path)]
+
+    def create_pr(
+        self, *, branch: str, base: str, title: str, description: str, reviewers: Sequence[str]
+    ) -> PullRequest:
+        what = f"open a pull request {branch} -> {base}"
+        wanted = list(dict.fromkeys([*reviewers, *self._reviewers_for(branch, base)]))
+
+        def send(names: Sequence[str]) -> requests.Response:
+            body = {
+                "title": title,
+                "description": description,
+                "fromRef": {"id": f"refs/heads/{_branch(branch)}"},
+                "toRef": {"id": f"refs/heads/{_branch(base)}"},
+                "reviewers": [{"user": {"name": name}} for name in names],
+            }
+            # A replay is safe: the second create answers 409 with the pull request the first made.
+            return self._call(
+                lambda: self._bb.create_pull_request(self.project, self.slug, body),
+                what=what,
+                idempotent=True,
+                passthrough=(409,),
+            )
+
+        response = self._with_valid_reviewers(send, wanted, what)
+        if response.status_code == 409 and _is(response, _DUPLICATE_PR):
+            existing = self._pull_request(next(e for e in _errors(response) if "existingPullRequest" in e)[
+                "existingPullRequest"
+            ])  # fmt: skip
+            if (existing.title, existing.description) == (title, description):
+                return existing
+            return self.update_pr(existing, title=title, description=description)
+        if response.status_code == 409:
+            raise self._refused(response, what)  # e.g. EmptyPullRequestException: re-read and decide
+        return self._pull_request(self._json(response, what))
+
+    def update_pr(self, pr: PullRequest, *, title: str, description: str) -> PullRequest:
+        what = f"update pull request #{pr.id}"
+        current = pr if pr.version is not None else self._open(pr.id, what)
+        for attempt in (1, 2):
+            put = functools.partial(
+                self._put_pr,
+                pr.id,
+                version=current.version or 0,
+                title=title,
+                description=description,
+                what=what,
+            )
+            response = self._with_valid_reviewers(put, current.reviewers, what)
+            if response.status_code != 409:
+                return self._pull_request(self._json(response, what))
+            if attempt == 2 or not _is(response, _OUT_OF_DATE):
+                raise self._refused(response, what)
+            # Someone else changed it since we read it: read its version (and reviewers) again.
+            current = self._open(pr.id, what)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _put_pr(
+        self, pr_id: int, reviewers: Sequence[str], *, version: int, title: str, description: str, what: str
+    ) -> requests.Response:
+        # A PUT resets what it omits: resend the reviewers (the destination stays unless named).
+        body = {
+            "version": version,
+            "title": title,
+            "description": description,
+            "reviewers": [{"user": {"name": name}} for name in reviewers],
+        }
+        return self._call(
+            lambda: self._bb.update_pull_request(self.project, self.slug, pr_id, body),
+            what=what,
+            idempotent=True,
+            passthrough=(409,),
+        )
+
+    def decline_pr(self, pr: PullRequest) -> None:
+        what = f"decline pull request #{pr.id}"
+        version = pr.version if pr.version is not None else self._version_if_open(pr.id, what)
+        for attempt in (1, 2):
+            if version is None:
+                return  # no longer open (merged or declined by someone, or by our replay): as wanted
+            response = self._call(
+                functools.partial(self._bb.decline_pull_request, self.project, self.slug, pr.id, version),
+                what=what,
+                idempotent=True,
+                passthrough=(409,),
+            )
+            if response.status_code != 409:
+                return
+            if attempt == 2:
+                raise self._refused(response, what)
+            version = self._version_if_open(pr.id, what)  # stale, or closed meanwhile: read it again
+
+    def _read_pr(self, pr_id: int, what: str) -> tuple[PullRequest, str]:
+        """The pull request as it is now, and its state."""
+        response = self._call(
+            lambda: self._bb.get_pull_request(self.project, self.slug, pr_id), what=what, idempotent=True
+        )
+        data = self._json(response, what)
+        return self._pull_request(data), str(data.get("state"))
+
+    def _open(self, pr_id: int, what: str) -> PullRequest:
+        pr, state = self._read_pr(pr_id, what)
+        if state != "OPEN":
+            raise ScmConflict(f"Bitbucket: {what}: it is {state} now", status=None)
+        return pr
+
+    def _version_if_open(self, pr_id: int, what: str) -> Optional[int]:
+        pr, state = self._read_pr(pr_id, what)
+        return pr.version if state == "OPEN" else None
+
+    def _with_valid_reviewers(
+        self, send: Callable[[Sequence[str]], requests.Response], reviewers: Sequence[str], what: str
+    ) -> requests.Response:
+        """Send; when Bitbucket refuses some reviewers (e.g. the bot itself among the default
+        reviewers, or a deactivated user), send once more without them: a pull request without a
+        reviewer beats no pull request."""
+        response = send(reviewers)
+        if not (reviewers and response.status_code == 409 and _is(response, _INVALID_REVIEWERS)):
+            return response
+        problems = [
+            p for e in _errors(response) for p in e.get("reviewerErrors") or [] if isinstance(p, dict)
+        ]
+        kept = [name for name in reviewers if name not in {str(p.get("context")) for p in problems}]
+        if len(kept) == len(reviewers):
+            kept = []  # the refused ones cannot be told apart: go on without any
+        reasons = "; ".join(str(p.get("message")) for p in problems) or "no reason given"
+        log.warning("%s: Bitbucket refused reviewers (%s); going on without them", what, reasons)
+        return send(kept)
+
+    def delete_branch(self, branch: str) -> None:
+        # 204 whether or not the branch existed.
+        self._call(
+            lambda: self._bb.delete_branch(self.project, self.slug, f"refs/heads/{_branch(branch)}"),
+            what=f"delete branch {branch}",
+            idempotent=True,
+        )
