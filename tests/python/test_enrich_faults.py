@@ -10,25 +10,41 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from enrichkit import Enricher
+from enrichkit import FLAVOURS, Enricher
 
 from port_gitops.sandbox import Sandbox
 from port_gitops.sandbox.example import EXISTING_PORT_YML, Example, seed_example
 
 BRANCH = "port/enrich-payments"
 REPO = r"^/2\.0/repositories/acme/payments"
-# (server, method, path regex, is a write)
-STEPS = {
-    "read repository": ("bitbucket", "GET", REPO + r"$", False),
-    "read branch tips": ("bitbucket", "GET", REPO + r"/refs/branches$", False),
-    "read port.yml": ("bitbucket", "GET", REPO + r"/src/[0-9a-f]{40}/port\.yml$", False),
-    "commit": ("bitbucket", "POST", REPO + r"/src$", True),
-    "read new tip": ("bitbucket", "GET", REPO + r"/refs/branches/port/enrich-payments$", False),
-    "default reviewers": ("bitbucket", "GET", REPO + r"/(effective-)?default-reviewers$", False),
-    "create PR": ("bitbucket", "POST", REPO + r"/pullrequests$", True),
+DC = r"^/bitbucket/rest/api/1\.0/projects/ACME/repos/payments"
+PORT_STEPS = {
     "Port token": ("port", "POST", r"^/v1/auth/access_token$", True),
     "Port log": ("port", "POST", r"^/v1/actions/runs/[^/]+/logs$", True),
     "Port status": ("port", "PATCH", r"^/v1/actions/runs/[^/]+$", True),
+}
+# Per flavour, every request of a first enrichment: (server, method, path regex, is a write).
+STEPS = {
+    "cloud": {
+        "read repository": ("bitbucket", "GET", REPO + r"$", False),
+        "read branch tips": ("bitbucket", "GET", REPO + r"/refs/branches$", False),
+        "read port.yml": ("bitbucket", "GET", REPO + r"/src/[0-9a-f]{40}/port\.yml$", False),
+        "commit": ("bitbucket", "POST", REPO + r"/src$", True),
+        "read new tip": ("bitbucket", "GET", REPO + r"/refs/branches/port/enrich-payments$", False),
+        "default reviewers": ("bitbucket", "GET", REPO + r"/(effective-)?default-reviewers$", False),
+        "create PR": ("bitbucket", "POST", REPO + r"/pullrequests$", True),
+        **PORT_STEPS,
+    },
+    "datacenter": {
+        "read default branch": ("bitbucket", "GET", DC + r"/default-branch$", False),
+        "read branch tips": ("bitbucket", "GET", DC + r"/branches$", False),
+        "read port.yml": ("bitbucket", "GET", DC + r"/raw/port\.yml$", False),
+        "commit": ("bitbucket", "PUT", DC + r"/browse/port\.yml$", True),
+        "read repository": ("bitbucket", "GET", DC + r"$", False),
+        "default reviewers": ("bitbucket", "GET", r"^/bitbucket/rest/default-reviewers/", False),
+        "create PR": ("bitbucket", "POST", DC + r"/pull-requests$", True),
+        **PORT_STEPS,
+    },
 }
 FAULTS: dict[str, dict[str, Any]] = {
     "429": {"status": 429},
@@ -45,12 +61,13 @@ WRITE_APPLIED = {"503 after the write": {"status": 503, "apply": True},
 
 
 def cells() -> Iterator[Any]:
-    for step, (_, _, _, write) in STEPS.items():
-        faults = {**FAULTS, **(WRITE_APPLIED if write else {})}
-        for name in faults:
-            if name == "timeout" and step not in ("read port.yml", "commit", "Port status"):
-                continue  # each timeout costs a real second; three steps cover read, write and Port
-            yield pytest.param(step, name, id=f"{step}: {name}")
+    for flavour in FLAVOURS:
+        for step, (_, _, _, write) in STEPS[flavour].items():
+            faults = {**FAULTS, **(WRITE_APPLIED if write else {})}
+            for name in faults:
+                if name == "timeout" and step not in ("read port.yml", "commit", "Port status"):
+                    continue  # each timeout costs a real second; three steps cover read, write and Port
+                yield pytest.param(flavour, step, name, id=f"{flavour}: {step}: {name}")
 
 
 @pytest.fixture
@@ -59,11 +76,17 @@ def sb() -> Iterator[Sandbox]:
         yield sandbox
 
 
-@pytest.mark.parametrize(("step", "fault"), list(cells()))
-def test_fault_matrix(step: str, fault: str, sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(("flavour", "step", "fault"), list(cells()))
+def test_fault_matrix(flavour: str, step: str, fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                       capsys: pytest.CaptureFixture[str]) -> None:
+    with Sandbox(flavour=flavour) as sb:
+        check_cell(sb, flavour, step, fault, tmp_path, monkeypatch, capsys)
+
+
+def check_cell(sb: Sandbox, flavour: str, step: str, fault: str, tmp_path: Path,
+               monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     example: Example = seed_example(sb)
-    server, method, path, write = STEPS[step]
+    server, method, path, write = STEPS[flavour][step]
     spec = {**FAULTS, **WRITE_APPLIED}[fault]
     target = sb.bitbucket if server == "bitbucket" else sb.port
     target.faults.add(method, path, times=1, **spec)
