@@ -24,12 +24,14 @@ def require_shared(relative: str) -> Path:
     return path
 
 
-def run_cli(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+def run_cli(
+    *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
     """Run the installed console script as a user would (falls back to `python -m port_gitops`)."""
     exe = shutil.which("port-gitops", path=str(Path(sys.executable).parent))
     cmd = [exe] if exe else [sys.executable, "-m", "port_gitops"]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_", "X_PORT"))}
     full_env.update(env or {})
-    return subprocess.run([*cmd, *args], input=stdin, capture_output=True, env=full_env,
-                          cwd=cwd, timeout=120, check=False)
+    return subprocess.run(
+        [*cmd, *args], input=stdin, capture_output=True, env=full_env, cwd=cwd, timeout=120, check=False
+    )

@@ -36,15 +36,22 @@ class Run:
 
 
 class Enricher:
-    def __init__(self, sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                 capsys: pytest.CaptureFixture[str]) -> None:
+    def __init__(
+        self,
+        sandbox: Any,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
         self.sb = sandbox
         self.tmp = tmp_path
         self.monkeypatch = monkeypatch
         self.capsys = capsys
         self.waits: list[float] = []
         self.count = 0
-        monkeypatch.setattr(retry, "RetryPolicy", functools.partial(retry.RetryPolicy, sleep=self.waits.append))
+        monkeypatch.setattr(
+            retry, "RetryPolicy", functools.partial(retry.RetryPolicy, sleep=self.waits.append)
+        )
         monkeypatch.setattr(http, "make_session", functools.partial(http.make_session, timeout=(2.0, 1.0)))
 
     def env(self, **overrides: str | None) -> None:

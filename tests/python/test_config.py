@@ -12,8 +12,15 @@ from port_gitops.errors import UsageError
 
 
 def parse(argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> argparse.Namespace:
-    for name in ("BITBUCKET_URL", "BITBUCKET_KIND", "BITBUCKET_WORKSPACE", "BITBUCKET_WEB_URL", "PORT_BASE_URL",
-                 "PORT_GITOPS_MAX_ATTEMPTS", "BITBUCKET_PROJECT"):
+    for name in (
+        "BITBUCKET_URL",
+        "BITBUCKET_KIND",
+        "BITBUCKET_WORKSPACE",
+        "BITBUCKET_WEB_URL",
+        "PORT_BASE_URL",
+        "PORT_GITOPS_MAX_ATTEMPTS",
+        "BITBUCKET_PROJECT",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -69,12 +76,20 @@ def test_workspace_is_required_and_allow_list_extends_it(monkeypatch: pytest.Mon
 
 def test_datacenter_needs_url_and_project_and_defaults_web_url(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(UsageError, match="--bitbucket-url/BITBUCKET_URL is required"):
-        config.bitbucket_settings(parse(["--bitbucket-kind", "datacenter", "--project", "P"], {}, monkeypatch), CREDS)
-    args = parse(["--project", "PAY"], {"BITBUCKET_KIND": "datacenter",
-                                         "BITBUCKET_URL": "https://git.example.com/bitbucket/"}, monkeypatch)
+        config.bitbucket_settings(
+            parse(["--bitbucket-kind", "datacenter", "--project", "P"], {}, monkeypatch), CREDS
+        )
+    args = parse(
+        ["--project", "PAY"],
+        {"BITBUCKET_KIND": "datacenter", "BITBUCKET_URL": "https://git.example.com/bitbucket/"},
+        monkeypatch,
+    )
     settings = config.bitbucket_settings(args, CREDS)
     assert (settings.kind, settings.api_url, settings.web_url) == (
-        "datacenter", "https://git.example.com/bitbucket", "https://git.example.com/bitbucket")
+        "datacenter",
+        "https://git.example.com/bitbucket",
+        "https://git.example.com/bitbucket",
+    )
 
 
 def test_port_credentials_must_come_in_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,7 +98,8 @@ def test_port_credentials_must_come_in_pairs(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(UsageError, match="PORT_CLIENT_SECRET is not set"):
         config.port_settings(args, {"PORT_CLIENT_ID": "id"})
     assert config.port_settings(args, {"PORT_CLIENT_ID": "i", "PORT_CLIENT_SECRET": "s"}).base_url == (
-        "https://api.getport.io")
+        "https://api.getport.io"
+    )
 
 
 def test_retry_bounds_and_author_format(monkeypatch: pytest.MonkeyPatch) -> None:

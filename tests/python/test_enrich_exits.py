@@ -28,8 +28,9 @@ def example(sb: Sandbox) -> Example:
 
 
 @pytest.fixture
-def enrich(sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-           capsys: pytest.CaptureFixture[str]) -> Enricher:
+def enrich(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Enricher:
     return Enricher(sb, tmp_path, monkeypatch, capsys)
 
 
@@ -37,11 +38,14 @@ def nothing_written(sb: Sandbox) -> bool:
     return all(req.method == "GET" for req in sb.bitbucket.requests)
 
 
-def test_invalid_enum_is_exit_3_reported_and_nothing_written(sb: Sandbox, example: Example,
-                                                             enrich: Enricher) -> None:
+def test_invalid_enum_is_exit_3_reported_and_nothing_written(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
     run = enrich(payload(example, lifecycle="Production\nowner: evil"))
     assert run.code == 3
-    assert "lifecycle" in run.result["error"] and "Production, Experimental, Deprecated" in run.result["error"]
+    assert (
+        "lifecycle" in run.result["error"] and "Production, Experimental, Deprecated" in run.result["error"]
+    )
     assert len(run.stderr.strip().splitlines()[-1]) < 300
     assert sb.bitbucket.requests == [], "invalid input sends no Bitbucket request"
     state = sb.port.runs[example.run_id]
@@ -49,8 +53,9 @@ def test_invalid_enum_is_exit_3_reported_and_nothing_written(sb: Sandbox, exampl
     assert run.result["port_run"] == {"id": example.run_id, "status": "FAILURE", "reported": True}
 
 
-def test_foreign_repository_url_is_exit_3_and_sends_no_request(sb: Sandbox, example: Example,
-                                                               enrich: Enricher) -> None:
+def test_foreign_repository_url_is_exit_3_and_sends_no_request(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
     run = enrich(payload(example, port_context={"repo_url": "https://bitbucket.org/other/payments"}))
     assert run.code == 3 and "port_context.repo_url" in run.result["error"]
     assert sb.bitbucket.requests == []
@@ -69,16 +74,18 @@ def test_app_password_is_exit_2_and_reported(sb: Sandbox, example: Example, enri
     assert sb.port.runs[example.run_id]["status"] == "FAILURE"
 
 
-def test_rejected_port_credentials_are_exit_2_before_any_write(sb: Sandbox, example: Example,
-                                                              enrich: Enricher) -> None:
+def test_rejected_port_credentials_are_exit_2_before_any_write(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
     run = enrich(example.payload, PORT_CLIENT_SECRET="wrong-secret")
     assert run.code == 2
     assert nothing_written(sb)
     assert sb.port.runs[example.run_id]["status"] == "IN_PROGRESS"
 
 
-def test_bitbucket_refusal_is_exit_1_with_failure_reported(sb: Sandbox, example: Example,
-                                                           enrich: Enricher) -> None:
+def test_bitbucket_refusal_is_exit_1_with_failure_reported(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
     sb.bitbucket.faults.add("POST", r"/src$", status=403, times=10)
     run = enrich(example.payload)
     assert run.code == 1 and run.result["outcome"] == "failed"
@@ -87,8 +94,9 @@ def test_bitbucket_refusal_is_exit_1_with_failure_reported(sb: Sandbox, example:
     assert sb.bitbucket.repository(example.workspace, example.slug).pull_requests == {}
 
 
-def test_port_unreachable_at_the_end_is_exit_4_with_the_outcome(sb: Sandbox, example: Example,
-                                                                enrich: Enricher) -> None:
+def test_port_unreachable_at_the_end_is_exit_4_with_the_outcome(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
     sb.port.faults.add("PATCH", r"/v1/actions/runs/", status=503, times=100)
     run = enrich(example.payload, "--max-attempts", "3")
     assert run.code == 4
@@ -97,8 +105,9 @@ def test_port_unreachable_at_the_end_is_exit_4_with_the_outcome(sb: Sandbox, exa
     assert len(run.waits) == 2, "the final status was retried"
 
 
-def test_port_down_throughout_still_enriches_and_exits_4(sb: Sandbox, example: Example,
-                                                         enrich: Enricher) -> None:
+def test_port_down_throughout_still_enriches_and_exits_4(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
     sb.port.faults.add("POST", r"/v1/", status=503, times=1000)
     sb.port.faults.add("PATCH", r"/v1/", status=503, times=1000)
     run = enrich(example.payload, "--max-attempts", "2")
@@ -122,8 +131,21 @@ def test_no_run_id_skips_reporting_and_says_so(sb: Sandbox, example: Example, en
 
 
 def test_data_flags_instead_of_payload(sb: Sandbox, example: Example, enrich: Enricher) -> None:
-    run = enrich(None, "--entity", "payments", "--domain", "billing", "--type", "library",
-                 "--lifecycle", "Experimental", "--run-id", example.run_id, "--repo-url", example.repo_url)
+    run = enrich(
+        None,
+        "--entity",
+        "payments",
+        "--domain",
+        "billing",
+        "--type",
+        "library",
+        "--lifecycle",
+        "Experimental",
+        "--run-id",
+        example.run_id,
+        "--repo-url",
+        example.repo_url,
+    )
     assert run.code == 0 and run.result["outcome"] == "created"
     assert sb.port.runs[example.run_id]["status"] == "SUCCESS"
 
@@ -156,8 +178,9 @@ def test_cli_subprocess_writes_result_file_and_summary(sb: Sandbox, example: Exa
     body = tmp_path / "payload.json"
     body.write_text(json.dumps(example.payload))
     result_file = tmp_path / "out" / "result.json"
-    proc = run_cli("enrich", "--payload", "-", "--result-file", str(result_file),
-                   stdin=body.read_bytes(), env=sb.env())
+    proc = run_cli(
+        "enrich", "--payload", "-", "--result-file", str(result_file), stdin=body.read_bytes(), env=sb.env()
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     summary = proc.stdout.decode().strip().splitlines()
     assert len(summary) == 1 and summary[0].startswith("created: pull request #1 ")
@@ -172,6 +195,7 @@ def test_python_dash_m_entry_point_works(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "port_gitops", "enrich", "--help"], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "port_gitops", "enrich", "--help"], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0 and "--result-file" in proc.stdout and "exit codes" in proc.stdout

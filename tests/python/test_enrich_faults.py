@@ -56,8 +56,10 @@ FAULTS: dict[str, dict[str, Any]] = {
     "reset": {"reset": True},
     "timeout": {"delay": 1.5},
 }
-WRITE_APPLIED = {"503 after the write": {"status": 503, "apply": True},
-                 "reset after the write": {"reset": True, "apply": True}}
+WRITE_APPLIED = {
+    "503 after the write": {"status": 503, "apply": True},
+    "reset after the write": {"reset": True, "apply": True},
+}
 
 
 def cells() -> Iterator[Any]:
@@ -77,14 +79,27 @@ def sb() -> Iterator[Sandbox]:
 
 
 @pytest.mark.parametrize(("flavour", "step", "fault"), list(cells()))
-def test_fault_matrix(flavour: str, step: str, fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_fault_matrix(
+    flavour: str,
+    step: str,
+    fault: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with Sandbox(flavour=flavour) as sb:
         check_cell(sb, flavour, step, fault, tmp_path, monkeypatch, capsys)
 
 
-def check_cell(sb: Sandbox, flavour: str, step: str, fault: str, tmp_path: Path,
-               monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def check_cell(
+    sb: Sandbox,
+    flavour: str,
+    step: str,
+    fault: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     example: Example = seed_example(sb)
     server, method, path, write = STEPS[flavour][step]
     spec = {**FAULTS, **WRITE_APPLIED}[fault]
@@ -110,7 +125,9 @@ def check_cell(sb: Sandbox, flavour: str, step: str, fault: str, tmp_path: Path,
         assert state["status"] == "FAILURE" and run.result["error"]
         return
     if server == "port" and step == "Port status" and fault == "500":
-        assert run.code == 4 and run.result["outcome"] == "created"  # a 500 on the final PATCH is not replayed
+        assert (
+            run.code == 4 and run.result["outcome"] == "created"
+        )  # a 500 on the final PATCH is not replayed
         return
     assert run.code == 0, run.stderr
     assert run.result["outcome"] == "created"
@@ -124,9 +141,9 @@ def check_cell(sb: Sandbox, flavour: str, step: str, fault: str, tmp_path: Path,
         assert run.waits, f"{step} was retried"
 
 
-def test_repeated_429_without_retry_after_gives_up_within_budget(sb: Sandbox, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_repeated_429_without_retry_after_gives_up_within_budget(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     example = seed_example(sb)
     sb.bitbucket.faults.add("GET", REPO + r"$", status=429, times=100)
     run = Enricher(sb, tmp_path, monkeypatch, capsys)(example.payload, "--max-attempts", "4")
@@ -136,9 +153,9 @@ def test_repeated_429_without_retry_after_gives_up_within_budget(sb: Sandbox, tm
     assert sum(1 for r in sb.bitbucket.requests if r.method == "GET") == 4
 
 
-def test_a_409_on_the_commit_re_reads_and_decides_again(sb: Sandbox, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_409_on_the_commit_re_reads_and_decides_again(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     example = seed_example(sb)
     sb.bitbucket.faults.add("POST", REPO + r"/src$", status=409, times=1)
     run = Enricher(sb, tmp_path, monkeypatch, capsys)(example.payload)

@@ -28,8 +28,9 @@ def example(sb: Sandbox) -> Example:
 
 
 @pytest.fixture
-def enrich(sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-           capsys: pytest.CaptureFixture[str]) -> Enricher:
+def enrich(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Enricher:
     return Enricher(sb, tmp_path, monkeypatch, capsys)
 
 
@@ -48,8 +49,13 @@ def port_yml(sb: Sandbox, ex: Example, ref: str) -> str:
 
 
 def git(sb: Sandbox, ex: Example, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=sb.bitbucket.git_dir(ex.workspace, ex.slug),
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["git", *args],
+        cwd=sb.bitbucket.git_dir(ex.workspace, ex.slug),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def entity(text: str, identifier: str) -> dict[str, Any]:
@@ -69,8 +75,10 @@ def test_first_run_creates_branch_commit_and_one_pr(sb: Sandbox, example: Exampl
     text = port_yml(sb, example, BRANCH)
     assert text.startswith(EXISTING_PORT_YML), "every existing line, comments included, is kept"
     assert entity(text, "payments") == {
-        "identifier": "payments", "blueprint": "service",
-        "properties": {"type": "backend", "lifecycle": "Production"}, "relations": {"domain": "billing"},
+        "identifier": "payments",
+        "blueprint": "service",
+        "properties": {"type": "backend", "lifecycle": "Production"},
+        "relations": {"domain": "billing"},
     }
     [pr] = open_prs(sb, example)
     assert (pr.source, pr.destination) == (BRANCH, "main")
@@ -85,8 +93,9 @@ def test_first_run_creates_branch_commit_and_one_pr(sb: Sandbox, example: Exampl
     assert any("pull request #" in line for line in logs)
 
 
-def test_same_payload_again_is_unchanged_and_writes_nothing(sb: Sandbox, example: Example,
-                                                            enrich: Enricher) -> None:
+def test_same_payload_again_is_unchanged_and_writes_nothing(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
     first = enrich(example.payload)
     sb.port.create_run("r_again")
     sb.bitbucket.clear()
@@ -99,8 +108,9 @@ def test_same_payload_again_is_unchanged_and_writes_nothing(sb: Sandbox, example
     assert sb.port.runs["r_again"]["statusLabel"] == "unchanged"
 
 
-def test_different_payload_updates_the_same_pr_and_keeps_reviewers(sb: Sandbox, example: Example,
-                                                                   enrich: Enricher) -> None:
+def test_different_payload_updates_the_same_pr_and_keeps_reviewers(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
     first = enrich(example.payload, "--reviewer", *_extra_reviewer(sb))
     [pr] = open_prs(sb, example)
     reviewers_before = sorted(a.display_name for a in pr.reviewers)
@@ -122,8 +132,9 @@ def _extra_reviewer(sb: Sandbox) -> list[str]:
     return [account.uuid if sb.flavour == "cloud" else account.nickname]
 
 
-def test_base_already_desired_gives_none_and_declines_a_redundant_pr(sb: Sandbox, example: Example,
-                                                                     enrich: Enricher) -> None:
+def test_base_already_desired_gives_none_and_declines_a_redundant_pr(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
     first = enrich(example.payload)
     # Someone applies the same change on main by hand: the open PR is now redundant.
     sb.bitbucket.push(example.workspace, example.slug, "main", {"port.yml": port_yml(sb, example, BRANCH)})
@@ -139,8 +150,10 @@ def test_base_already_desired_gives_none_and_declines_a_redundant_pr(sb: Sandbox
 
 def test_none_on_a_fresh_repository_opens_nothing(sb: Sandbox, enrich: Enricher) -> None:
     ex = seed_example(sb, slug="ledger", run_id="r_ledger")
-    desired = "- identifier: ledger\n  blueprint: service\n  properties:\n    type: backend\n" \
-              "    lifecycle: Production\n  relations:\n    domain: billing\n"
+    desired = (
+        "- identifier: ledger\n  blueprint: service\n  properties:\n    type: backend\n"
+        "    lifecycle: Production\n  relations:\n    domain: billing\n"
+    )
     sb.bitbucket.push(ex.workspace, ex.slug, "main", {"port.yml": desired})
     sb.bitbucket.clear()
     run = enrich(ex.payload)
@@ -150,8 +163,9 @@ def test_none_on_a_fresh_repository_opens_nothing(sb: Sandbox, enrich: Enricher)
     assert all(req.method == "GET" for req in sb.bitbucket.requests)
 
 
-def test_base_moved_with_a_port_yml_change_keeps_the_other_change(sb: Sandbox, example: Example,
-                                                                  enrich: Enricher) -> None:
+def test_base_moved_with_a_port_yml_change_keeps_the_other_change(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
     enrich(example.payload)
     # A teammate adds an entity to port.yml on main while our PR is open.
     teammate = port_yml(sb, example, "main") + "- identifier: payments-cron\n  blueprint: service\n"
@@ -175,12 +189,15 @@ def test_base_moved_elsewhere_keeps_the_pr_mergeable(sb: Sandbox, example: Examp
     assert run.result["outcome"] == "unchanged" and run.result["commit"] == first.result["commit"]
     sb.bitbucket.merge_pull_request(example.workspace, example.slug, first.result["pull_request"]["id"])
     merged = port_yml(sb, example, "main")
-    assert merged.startswith(EXISTING_PORT_YML) and entity(merged, "payments")["properties"]["type"] == "backend"
+    assert (
+        merged.startswith(EXISTING_PORT_YML) and entity(merged, "payments")["properties"]["type"] == "backend"
+    )
     assert sb.bitbucket.read_file(example.workspace, example.slug, "main", "src/app.py") == b"print('hi')\n"
 
 
-def test_left_over_branch_after_a_declined_pr_is_recreated_from_the_tip(sb: Sandbox, example: Example,
-                                                                       enrich: Enricher) -> None:
+def test_left_over_branch_after_a_declined_pr_is_recreated_from_the_tip(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
     first = enrich(example.payload)
     sb.bitbucket.decline_pull_request(example.workspace, example.slug, first.result["pull_request"]["id"])
     sb.bitbucket.push(example.workspace, example.slug, "main", {"README.md": "moved on\n"})
@@ -195,16 +212,18 @@ def test_left_over_branch_after_a_declined_pr_is_recreated_from_the_tip(sb: Sand
 
 def test_merged_pr_then_same_request_is_none(sb: Sandbox, example: Example, enrich: Enricher) -> None:
     first = enrich(example.payload)
-    sb.bitbucket.merge_pull_request(example.workspace, example.slug, first.result["pull_request"]["id"],
-                                    squash=True)
+    sb.bitbucket.merge_pull_request(
+        example.workspace, example.slug, first.result["pull_request"]["id"], squash=True
+    )
     sb.port.create_run("r_after_merge")
     run = enrich(payload(example, port_context={"runId": "r_after_merge"}))
     assert run.result["outcome"] == "none"
     assert open_prs(sb, example) == []
 
 
-def test_dry_run_reads_everything_writes_nothing_reports_nothing(sb: Sandbox, example: Example,
-                                                                 enrich: Enricher) -> None:
+def test_dry_run_reads_everything_writes_nothing_reports_nothing(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
     run = enrich(example.payload, "--dry-run")
     assert run.code == 0
     r = run.result
@@ -219,8 +238,9 @@ def test_dry_run_reads_everything_writes_nothing_reports_nothing(sb: Sandbox, ex
 
 def test_custom_branch_base_and_path(sb: Sandbox, example: Example, enrich: Enricher) -> None:
     sb.bitbucket.push(example.workspace, example.slug, "release/2.x", {"README.md": "release\n"})
-    run = enrich(example.payload, "--branch", "catalog/payments", "--base", "release/2.x",
-                 "--path", "catalog/port.yml")
+    run = enrich(
+        example.payload, "--branch", "catalog/payments", "--base", "release/2.x", "--path", "catalog/port.yml"
+    )
     assert run.result["outcome"] == "created", run.stderr
     [pr] = open_prs(sb, example)
     assert (pr.source, pr.destination) == ("catalog/payments", "release/2.x")
@@ -228,8 +248,9 @@ def test_custom_branch_base_and_path(sb: Sandbox, example: Example, enrich: Enri
     assert raw is not None and entity(raw.decode(), "payments")["properties"]["type"] == "backend"
 
 
-def test_concurrent_runs_end_with_one_pr_and_one_consistent_port_yml(sb: Sandbox, example: Example,
-                                                                     tmp_path: Path) -> None:
+def test_concurrent_runs_end_with_one_pr_and_one_consistent_port_yml(
+    sb: Sandbox, example: Example, tmp_path: Path
+) -> None:
     import json
     import os
     import sys
@@ -238,8 +259,15 @@ def test_concurrent_runs_end_with_one_pr_and_one_consistent_port_yml(sb: Sandbox
     env.update(sb.env())
     body = tmp_path / "p.json"
     body.write_text(json.dumps(example.payload))
-    procs = [subprocess.Popen([sys.executable, "-m", "port_gitops", "enrich", "--payload", str(body), "--json"],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "port_gitops", "enrich", "--payload", str(body), "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
     outcomes = []
     for proc in procs:
         out, err = proc.communicate(timeout=60)

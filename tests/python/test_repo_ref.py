@@ -11,7 +11,9 @@ WEB = "https://bitbucket.org"
 
 
 def cloud(url: str | None, entity: str = "payments", allowed: tuple[str, ...] = ("acme",)) -> RepoRef:
-    return cloud_repository(repo_url=url, entity=entity, web_url=WEB, workspace="acme", allowed_workspaces=allowed)
+    return cloud_repository(
+        repo_url=url, entity=entity, web_url=WEB, workspace="acme", allowed_workspaces=allowed
+    )
 
 
 @pytest.mark.parametrize(
@@ -73,8 +75,9 @@ DC_WEB = "https://git.example.com/bitbucket"
 
 
 def dc(url: str | None, entity: str = "payments") -> RepoRef:
-    return datacenter_repository(repo_url=url, entity=entity, web_url=DC_WEB, project="PAY",
-                                 allowed_projects=("PAY",))
+    return datacenter_repository(
+        repo_url=url, entity=entity, web_url=DC_WEB, project="PAY", allowed_projects=("PAY",)
+    )
 
 
 @pytest.mark.parametrize(

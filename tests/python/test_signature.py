@@ -11,8 +11,9 @@ from port_gitops.signature import sign, verify
 
 SECRET = "s3cr$t.*+?[x]"  # regex metacharacters on purpose
 NOW = 1_790_000_000.0
-BODY = json.dumps({"port_context": {"entity": "payments", "runId": "r_1"}, "type": "backend"},
-                  separators=(",", ":")).encode()
+BODY = json.dumps(
+    {"port_context": {"entity": "payments", "runId": "r_1"}, "type": "backend"}, separators=(",", ":")
+).encode()
 
 
 def check(body: bytes, signature: str | None, ts: str | None, secret: str = SECRET) -> None:

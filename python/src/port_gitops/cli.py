@@ -60,8 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -78,7 +76,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_FAILED
-    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, never a traceback dump
+    except Exception as exc:
         log.debug("unexpected error", exc_info=True)
         print(
             f"port-gitops {args.command}: error: unexpected {type(exc).__name__}: "

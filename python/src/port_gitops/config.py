@@ -80,13 +80,18 @@ def port_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.envi
     client_id, secret = _env(environ, "PORT_CLIENT_ID"), _env(environ, "PORT_CLIENT_SECRET")
     if bool(client_id) != bool(secret):
         missing = "PORT_CLIENT_SECRET" if client_id else "PORT_CLIENT_ID"
-        raise UsageError(f"{missing} is not set; Port credentials need both PORT_CLIENT_ID and PORT_CLIENT_SECRET")
+        raise UsageError(
+            f"{missing} is not set; Port credentials need both PORT_CLIENT_ID and PORT_CLIENT_SECRET"
+        )
     register_secrets([secret])
-    return PortSettings(base_url=_url(args.port_url, "--port-url/PORT_BASE_URL"), client_id=client_id,
-                        client_secret=secret)
+    return PortSettings(
+        base_url=_url(args.port_url, "--port-url/PORT_BASE_URL"), client_id=client_id, client_secret=secret
+    )
 
 
-def bitbucket_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> BitbucketSettings:
+def bitbucket_settings(
+    args: argparse.Namespace, environ: Mapping[str, str] = os.environ
+) -> BitbucketSettings:
     if _env(environ, "BITBUCKET_APP_PASSWORD"):
         raise UsageError(
             "BITBUCKET_APP_PASSWORD is set, but Bitbucket Cloud removed app passwords on 2026-07-28: set "
@@ -96,14 +101,20 @@ def bitbucket_settings(args: argparse.Namespace, environ: Mapping[str, str] = os
         )
     kind = (args.bitbucket_kind or "cloud").lower()
     if kind not in ("cloud", "datacenter"):
-        raise UsageError(f"--bitbucket-kind/BITBUCKET_KIND: {kind!r} is not valid; expected cloud or datacenter")
+        raise UsageError(
+            f"--bitbucket-kind/BITBUCKET_KIND: {kind!r} is not valid; expected cloud or datacenter"
+        )
     username, token = _env(environ, "BITBUCKET_USERNAME"), _env(environ, "BITBUCKET_TOKEN")
     access_token = _env(environ, "BITBUCKET_ACCESS_TOKEN")
     register_secrets([token, access_token])
     if access_token and (username or token):
-        raise UsageError("set either BITBUCKET_ACCESS_TOKEN or BITBUCKET_USERNAME + BITBUCKET_TOKEN, not both")
+        raise UsageError(
+            "set either BITBUCKET_ACCESS_TOKEN or BITBUCKET_USERNAME + BITBUCKET_TOKEN, not both"
+        )
     if not access_token and not (username and token):
-        missing = "BITBUCKET_TOKEN" if username else "BITBUCKET_USERNAME" if token else "Bitbucket credentials"
+        missing = (
+            "BITBUCKET_TOKEN" if username else "BITBUCKET_USERNAME" if token else "Bitbucket credentials"
+        )
         raise UsageError(
             f"{missing} missing: set BITBUCKET_USERNAME + BITBUCKET_TOKEN (HTTP Basic) or "
             "BITBUCKET_ACCESS_TOKEN (Bearer)"
@@ -111,19 +122,37 @@ def bitbucket_settings(args: argparse.Namespace, environ: Mapping[str, str] = os
     if kind == "cloud":
         api_url = _url(args.bitbucket_url or CLOUD_API_URL, "--bitbucket-url/BITBUCKET_URL")
         web_url = _url(args.bitbucket_web_url or CLOUD_WEB_URL, "--bitbucket-web-url/BITBUCKET_WEB_URL")
-        owner, allowed_env, owner_flag = args.workspace, "PORT_GITOPS_ALLOWED_WORKSPACES", "--workspace/BITBUCKET_WORKSPACE"
+        owner, allowed_env, owner_flag = (
+            args.workspace,
+            "PORT_GITOPS_ALLOWED_WORKSPACES",
+            "--workspace/BITBUCKET_WORKSPACE",
+        )
     else:
         if not args.bitbucket_url:
-            raise UsageError("--bitbucket-url/BITBUCKET_URL is required for Bitbucket Data Center (the server's base URL)")
+            raise UsageError(
+                "--bitbucket-url/BITBUCKET_URL is required for Bitbucket Data Center (the server's base URL)"
+            )
         api_url = _url(args.bitbucket_url, "--bitbucket-url/BITBUCKET_URL")
         web_url = _url(args.bitbucket_web_url or api_url, "--bitbucket-web-url/BITBUCKET_WEB_URL")
-        owner, allowed_env, owner_flag = args.project, "PORT_GITOPS_ALLOWED_PROJECTS", "--project/BITBUCKET_PROJECT"
+        owner, allowed_env, owner_flag = (
+            args.project,
+            "PORT_GITOPS_ALLOWED_PROJECTS",
+            "--project/BITBUCKET_PROJECT",
+        )
     if not owner:
-        raise UsageError(f"{owner_flag} is required: it names where repositories live and which ones payloads may name")
+        raise UsageError(
+            f"{owner_flag} is required: it names where repositories live and which ones payloads may name"
+        )
     extra = [v.strip() for v in environ.get(allowed_env, "").split(",") if v.strip()]
     return BitbucketSettings(
-        kind=kind, api_url=api_url, web_url=web_url, owner=owner, allowed_owners=(owner, *extra),
-        username=username, token=token, access_token=access_token,
+        kind=kind,
+        api_url=api_url,
+        web_url=web_url,
+        owner=owner,
+        allowed_owners=(owner, *extra),
+        username=username,
+        token=token,
+        access_token=access_token,
     )
 
 

@@ -24,7 +24,10 @@ def _enrich(env: Mapping[str, str], body: Mapping[str, Any], workdir: Path) -> D
     _say(f"$ port-gitops enrich --payload {payload_file.name} --json")
     proc = subprocess.run(
         [sys.executable, "-m", "port_gitops", "enrich", "--payload", str(payload_file), "--json"],
-        env=dict(env), capture_output=True, text=True, check=False,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     for line in proc.stderr.splitlines():
         _say("  " + line)
@@ -53,7 +56,10 @@ def run_demo(flavour: str) -> int:
         env.update(sb.env())
         example = seed_example(sb, run_id="r_demo_1")
         _say(f"Sandbox: Bitbucket {flavour} at {sb.bitbucket_url}, Port at {sb.port_url}")
-        _say(f"Seeded {example.workspace}/{example.slug}: its port.yml already describes another entity, with comments.")
+        _say(
+            f"Seeded {example.workspace}/{example.slug}: its port.yml already describes another entity, "
+            "with comments."
+        )
         _say()
         first = _enrich(env, example.payload, workdir)
         if first["outcome"] == "failed":
@@ -64,7 +70,10 @@ def run_demo(flavour: str) -> int:
         _say(f"port.yml diff {first['base']} -> {first['branch']}:")
         diff = subprocess.run(
             ["git", "diff", first["base"], first["branch"], "--", "port.yml"],
-            cwd=sb.bitbucket.git_dir(example.workspace, example.slug), capture_output=True, text=True, check=True,
+            cwd=sb.bitbucket.git_dir(example.workspace, example.slug),
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         for line in diff.splitlines():
             _say("  " + line)

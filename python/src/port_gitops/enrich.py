@@ -2,11 +2,11 @@
 
 The outcome table (create-pull-request's model, over REST):
 - the base already holds the desired port.yml        -> none     (an open PR from our branch is declined)
-- our branch is absent                               -> created  (branch + commit from the base tip, then PR)
-- our branch exists, no open PR, branch is stale     -> created  (branch deleted and recreated from the base tip)
-- open PR, branch already holds the desired content  -> unchanged (nothing written)
-- open PR, branch holds something else               -> updated  (a commit on the branch whose port.yml is the
-                                                                  merge against the *current* base; PR refreshed)
+- our branch is absent                            -> created   (branch + commit from the base tip, then PR)
+- our branch exists, no open PR, branch is stale  -> created   (branch recreated from the base tip)
+- open PR, branch holds the desired content       -> unchanged (nothing written)
+- open PR, branch holds something else            -> updated   (a commit on the branch whose port.yml is
+                                                                the merge against the *current* base)
 Only port.yml is ever written, and always as "current base port.yml + our change", so the PR can never
 revert someone else's change. A 409 (someone moved a branch under us) re-reads everything and decides again.
 """
@@ -135,7 +135,8 @@ class Enrichment:
     def run(self) -> Result:
         job = self.job
         self.progress.step(
-            f"started: enrich service {job.values.entity} (domain {job.values.domain}, type {job.values.type}, "
+            f"started: enrich service {job.values.entity} (domain {job.values.domain}, "
+            f"type {job.values.type}, "
             f"lifecycle {job.values.lifecycle})"
         )
         for round_no in range(1, MAX_ROUNDS + 1):
@@ -157,7 +158,9 @@ class Enrichment:
         if base is None:
             base = scm.repository().default_branch
             if not base:
-                raise JobFailedError(f"repository {job.repo.full_name} is empty: it has no default branch yet")
+                raise JobFailedError(
+                    f"repository {job.repo.full_name} is empty: it has no default branch yet"
+                )
         if base == self.branch:
             raise UsageError(f"the pull request branch and the base are both {base!r}; they must differ")
         result.base = base
@@ -193,7 +196,9 @@ class Enrichment:
                 result.commit = tip
                 self._open_pr(base, desired, outcome="created")
                 return
-            self.progress.step(f"{self.branch} is left over from an earlier pull request; recreating it from {base}")
+            self.progress.step(
+                f"{self.branch} is left over from an earlier pull request; recreating it from {base}"
+            )
             self._write(f"delete branch {self.branch}", lambda: scm.delete_branch(self.branch))
             self._create(base, base_tip, content, desired)
             return
@@ -206,8 +211,13 @@ class Enrichment:
         commit = self._write(
             f"commit {job.path} on {self.branch} (parent {tip[:12]})",
             lambda: scm.commit_file(
-                branch=self.branch, path=job.path, content=content, message=self._message(desired),
-                parent=tip, create_from=None, author=job.author,
+                branch=self.branch,
+                path=job.path,
+                content=content,
+                message=self._message(desired),
+                parent=tip,
+                create_from=None,
+                author=job.author,
             ),
         )
         result.commit = commit if isinstance(commit, str) else None
@@ -240,8 +250,13 @@ class Enrichment:
         commit = self._write(
             f"create branch {self.branch} from {base} ({base_tip[:12]}) with a commit of {job.path}",
             lambda: self.scm.commit_file(
-                branch=self.branch, path=job.path, content=content, message=self._message(desired),
-                parent=base_tip, create_from=base, author=job.author,
+                branch=self.branch,
+                path=job.path,
+                content=content,
+                message=self._message(desired),
+                parent=base_tip,
+                create_from=base,
+                author=job.author,
             ),
         )
         self.result.commit = commit if isinstance(commit, str) else None
@@ -254,8 +269,11 @@ class Enrichment:
         pr = self._write(
             f"open a pull request {self.branch} -> {base}",
             lambda: self.scm.create_pr(
-                branch=self.branch, base=base, title=self._title(),
-                description=self._description(desired), reviewers=reviewers,
+                branch=self.branch,
+                base=base,
+                title=self._title(),
+                description=self._description(desired),
+                reviewers=reviewers,
             ),
         )
         self.result.outcome = outcome

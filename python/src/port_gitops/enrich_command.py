@@ -11,7 +11,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import Mapping, Optional
+from typing import TYPE_CHECKING, Mapping, Optional
 
 from port_gitops import config
 from port_gitops.enrich import EnrichJob, Enrichment, Progress, check_branch_name, links
@@ -26,6 +26,11 @@ from port_gitops.errors import (
 from port_gitops.logsetup import mask
 from port_gitops.reporting import RunReporter
 from port_gitops.result import Result
+
+if TYPE_CHECKING:
+    import requests
+
+    from port_gitops.retry import RetryPolicy
 
 log = logging.getLogger("port_gitops")
 _DATA_FLAGS = ("entity", "domain", "type", "lifecycle", "run_id", "repo_url")
@@ -50,7 +55,7 @@ class EnrichCommand:
             code = self._run()
         except PortGitopsError as exc:
             code = self._fail(exc)
-        except Exception as exc:  # noqa: BLE001 - reported as FAILURE, never a silent crash
+        except Exception as exc:
             log.debug("unexpected error", exc_info=True)
             code = self._fail(JobFailedError(f"unexpected {type(exc).__name__}: {exc}"))
         self.result.exit_code = code
@@ -133,7 +138,9 @@ class EnrichCommand:
         try:
             tolerance = float(self.args.signature_tolerance)
         except ValueError:
-            raise UsageError("--signature-tolerance/PORT_GITOPS_SIGNATURE_TOLERANCE: expected seconds") from None
+            raise UsageError(
+                "--signature-tolerance/PORT_GITOPS_SIGNATURE_TOLERANCE: expected seconds"
+            ) from None
         verify(
             body,
             self.args.signature or _first_env(self.environ, "X_PORT_SIGNATURE", "x_port_signature"),
@@ -142,7 +149,9 @@ class EnrichCommand:
             tolerance=tolerance,
         )
 
-    def _start_reporter(self, port: config.PortSettings, session: object, policy: object) -> None:
+    def _start_reporter(
+        self, port: config.PortSettings, session: requests.Session, policy: RetryPolicy
+    ) -> None:
         run_id = self.result.port_run.id
         if run_id is None:
             log.info("no Port run id in the input: progress is not reported to Port")
@@ -152,13 +161,14 @@ class EnrichCommand:
             return
         if not port.has_credentials:
             raise UsageError(
-                f"the input names Port run {run_id} but PORT_CLIENT_ID/PORT_CLIENT_SECRET are not set, so its "
-                "status cannot be reported"
+                f"the input names Port run {run_id} but PORT_CLIENT_ID/PORT_CLIENT_SECRET are not set, "
+                "so its status cannot be reported"
             )
         from port_gitops.port_api import PortClient
 
-        client = PortClient(port.base_url, port.client_id or "", port.client_secret or "",
-                            session=session, policy=policy)  # type: ignore[arg-type]
+        client = PortClient(
+            port.base_url, port.client_id or "", port.client_secret or "", session=session, policy=policy
+        )
         self.reporter = RunReporter(client, self.result.port_run)
 
     def _job(
@@ -174,13 +184,19 @@ class EnrichCommand:
         values.validate(blueprints)
         if bitbucket.kind == "cloud":
             repo = repo_ref.cloud_repository(
-                repo_url=values.repo_url, entity=values.entity, web_url=bitbucket.web_url,
-                workspace=bitbucket.owner, allowed_workspaces=bitbucket.allowed_owners,
+                repo_url=values.repo_url,
+                entity=values.entity,
+                web_url=bitbucket.web_url,
+                workspace=bitbucket.owner,
+                allowed_workspaces=bitbucket.allowed_owners,
             )
         else:
             repo = repo_ref.datacenter_repository(
-                repo_url=values.repo_url, entity=values.entity, web_url=bitbucket.web_url,
-                project=bitbucket.owner, allowed_projects=bitbucket.allowed_owners,
+                repo_url=values.repo_url,
+                entity=values.entity,
+                web_url=bitbucket.web_url,
+                project=bitbucket.owner,
+                allowed_projects=bitbucket.allowed_owners,
             )
         template = self._template(args.template) if args.template else resources.read_text(resources.TEMPLATE)
         return EnrichJob(
@@ -226,7 +242,9 @@ class EnrichCommand:
     def _finish(self, status: str, label: str, summary: str) -> None:
         if self.reporter is None:
             return
-        self.reporter.finish(status, label, links(self.result, self.environ.get("BUILD_URL") or None), summary)
+        self.reporter.finish(
+            status, label, links(self.result, self.environ.get("BUILD_URL") or None), summary
+        )
 
     def _fail(self, exc: PortGitopsError) -> int:
         self.result.outcome = "failed"
@@ -234,14 +252,21 @@ class EnrichCommand:
         print(f"port-gitops enrich: error: {self.result.error}", file=sys.stderr)
         if isinstance(exc, SignatureError):
             return exc.exit_code
-        if self.reporter is not None and self.reporter.active and self.result.port_run.id and not self.args.dry_run:
+        if (
+            self.reporter is not None
+            and self.reporter.active
+            and self.result.port_run.id
+            and not self.args.dry_run
+        ):
             try:
                 self._finish("FAILURE", "failed", self._summary())
             except PortGitopsError as report_exc:
                 # The enrichment's own code wins; say that Port was not told either.
                 self.result.warnings.append(f"Port could not be told: {mask(report_exc.message)}")
-                print(f"port-gitops enrich: error: Port could not be told: {mask(report_exc.message)}",
-                      file=sys.stderr)
+                print(
+                    f"port-gitops enrich: error: Port could not be told: {mask(report_exc.message)}",
+                    file=sys.stderr,
+                )
         return exc.exit_code
 
     def _emit(self) -> None:
@@ -252,4 +277,3 @@ class EnrichCommand:
             except OSError as exc:
                 print(f"port-gitops enrich: error: cannot write --result-file: {exc}", file=sys.stderr)
         print(mask(text) if self.args.json else self.result.summary())
-

@@ -70,12 +70,15 @@ def cloud_repository(
     workspace: str,
     allowed_workspaces: Sequence[str],
 ) -> RepoRef:
-    """`https://bitbucket.org/{ws}/{slug}[.git][/][/src/...]`, else `{workspace}/{entity}` or `ws/slug` entity."""
+    """`https://bitbucket.org/{ws}/{slug}[.git][/][/src/...]`, else `{workspace}/{entity}` (or a
+    `ws/slug` entity identifier)."""
     field = "port_context.repo_url"
     if repo_url is not None and repo_url.strip().lower() not in _ABSENT_URLS:
         _, parts = _same_host(repo_url.strip(), web_url, field)
         if len(parts) < 2:
-            raise InvalidInputError(f"{repo_url!r} does not name a repository; expected {web_url}/WORKSPACE/SLUG", field=field)
+            raise InvalidInputError(
+                f"{repo_url!r} does not name a repository; expected {web_url}/WORKSPACE/SLUG", field=field
+            )
         owner, slug = parts[0], parts[1]
         slug = slug[:-4] if slug.endswith(".git") else slug
         _check(owner, _WORKSPACE, field, "a Bitbucket workspace slug")

@@ -37,7 +37,9 @@ def _parse_timestamp(timestamp: Optional[str]) -> float:
     try:
         value = float(timestamp.strip())
     except ValueError:
-        raise SignatureError("webhook signature rejected: x-port-timestamp is malformed; expected epoch seconds") from None
+        raise SignatureError(
+            "webhook signature rejected: x-port-timestamp is malformed; expected epoch seconds"
+        ) from None
     return value / 1000.0 if value > _MS_THRESHOLD else value
 
 
@@ -54,7 +56,9 @@ def _parse_signatures(header: Optional[str]) -> List[bytes]:
         except (binascii.Error, ValueError):
             continue
     if not found:
-        raise SignatureError("webhook signature rejected: x-port-signature is malformed; expected 'v1,<base64>'")
+        raise SignatureError(
+            "webhook signature rejected: x-port-signature is malformed; expected 'v1,<base64>'"
+        )
     return found
 
 
@@ -74,7 +78,8 @@ def verify(
     if abs(age) > tolerance:
         when = "in the future" if age < 0 else "old"
         raise SignatureError(
-            f"webhook signature rejected: the timestamp is {abs(int(age))} s {when}, beyond the {int(tolerance)} s tolerance"
+            f"webhook signature rejected: the timestamp is {abs(int(age))} s {when}, "
+            f"beyond the {int(tolerance)} s tolerance"
         )
     ts_text = (timestamp or "").strip().encode("utf-8")
     key = secret.encode("utf-8")
@@ -82,10 +87,14 @@ def verify(
         digest = hmac.new(key, ts_text + b"." + candidate, hashlib.sha256).digest()
         if any(hmac.compare_digest(digest, sent) for sent in signatures):
             return
-    raise SignatureError("webhook signature rejected: the signature does not match the body (wrong secret or altered payload)")
+    raise SignatureError(
+        "webhook signature rejected: the signature does not match the body (wrong secret or altered payload)"
+    )
 
 
 def sign(body: bytes, timestamp: str, secret: str) -> str:
     """What Port sends; for tests, the sandbox and `port-gitops sandbox` demos."""
-    digest = hmac.new(secret.encode("utf-8"), timestamp.encode("utf-8") + b"." + body, hashlib.sha256).digest()
+    digest = hmac.new(
+        secret.encode("utf-8"), timestamp.encode("utf-8") + b"." + body, hashlib.sha256
+    ).digest()
     return "v1," + base64.b64encode(digest).decode("ascii")

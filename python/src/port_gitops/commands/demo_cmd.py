@@ -15,8 +15,12 @@ import argparse
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bitbucket", choices=("cloud", "datacenter"), default="cloud",
-                        help="which Bitbucket flavour the sandbox plays")
+    parser.add_argument(
+        "--bitbucket",
+        choices=("cloud", "datacenter"),
+        default="cloud",
+        help="which Bitbucket flavour the sandbox plays",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -37,30 +37,55 @@ def register(parser: argparse.ArgumentParser) -> None:
     ):
         data.add_argument(flag, help=f"{what} (instead of --payload)")
     job = parser.add_argument_group("job")
-    env_flag(job, "--trigger", env="PORT_GITOPS_TRIGGER", help="GWT-style variable mapping (default: bundled)")
+    env_flag(
+        job, "--trigger", env="PORT_GITOPS_TRIGGER", help="GWT-style variable mapping (default: bundled)"
+    )
     env_flag(job, "--template", env="PORT_GITOPS_TEMPLATE", help="port.yml template (default: bundled)")
-    env_flag(job, "--blueprints", env="PORT_GITOPS_BLUEPRINTS", help="blueprint definitions (default: bundled)")
+    env_flag(
+        job, "--blueprints", env="PORT_GITOPS_BLUEPRINTS", help="blueprint definitions (default: bundled)"
+    )
     env_flag(job, "--path", env="PORT_GITOPS_PATH", default="port.yml", help="file in the repository")
-    env_flag(job, "--branch", env="PORT_GITOPS_BRANCH", help="pull request branch (default port/enrich-<entity>)")
+    env_flag(
+        job, "--branch", env="PORT_GITOPS_BRANCH", help="pull request branch (default port/enrich-<entity>)"
+    )
     env_flag(job, "--base", env="PORT_GITOPS_BASE", help="target branch (default: the repository's default)")
-    job.add_argument("--reviewer", action="append", default=None,
-                     help="reviewer, repeatable; added to the default reviewers [env PORT_GITOPS_REVIEWERS, comma list]")
+    job.add_argument(
+        "--reviewer",
+        action="append",
+        default=None,
+        help="reviewer, repeatable; added to the default reviewers [env PORT_GITOPS_REVIEWERS, comma list]",
+    )
     env_flag(job, "--author", env="PORT_GITOPS_AUTHOR", help="commit author 'Name <email>'")
-    env_bool(job, "--dry-run", env="PORT_GITOPS_DRY_RUN",
-             help="read everything, print the diff and the planned writes; write nothing, report nothing")
+    env_bool(
+        job,
+        "--dry-run",
+        env="PORT_GITOPS_DRY_RUN",
+        help="read everything, print the diff and the planned writes; write nothing, report nothing",
+    )
     sig = parser.add_argument_group("webhook signature")
-    env_bool(sig, "--verify-signature", env="PORT_GITOPS_VERIFY_SIGNATURE",
-             help="check Port's x-port-signature over the raw --payload")
+    env_bool(
+        sig,
+        "--verify-signature",
+        env="PORT_GITOPS_VERIFY_SIGNATURE",
+        help="check Port's x-port-signature over the raw --payload",
+    )
     sig.add_argument("--signature", help="x-port-signature value [env X_PORT_SIGNATURE or x_port_signature]")
     sig.add_argument("--timestamp", help="x-port-timestamp value [env X_PORT_TIMESTAMP or x_port_timestamp]")
-    env_flag(sig, "--signature-tolerance", env="PORT_GITOPS_SIGNATURE_TOLERANCE", default="900",
-             help="seconds a signed webhook stays valid")
+    env_flag(
+        sig,
+        "--signature-tolerance",
+        env="PORT_GITOPS_SIGNATURE_TOLERANCE",
+        default="900",
+        help="seconds a signed webhook stays valid",
+    )
     add_port_flags(parser)
     add_bitbucket_flags(parser)
     add_http_flags(parser)
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the result object instead of a summary line")
-    out.add_argument("--result-file", metavar="FILE", help="also write the result object here (on every exit)")
+    out.add_argument(
+        "--result-file", metavar="FILE", help="also write the result object here (on every exit)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ def env_flag(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup,
     *flags: str,
     env: str,
-    help: str,  # noqa: A002 - argparse's own name
+    help: str,
     default: Optional[str] = None,
     **kwargs: Any,
 ) -> None:
@@ -34,7 +34,7 @@ def env_bool(
     flag: str,
     *,
     env: str,
-    help: str,  # noqa: A002
+    help: str,
 ) -> None:
     """A switch that is on when given, or when `env` holds a true word (1/true/yes/on)."""
     raw = os.environ.get(env, "").strip().lower()
@@ -53,32 +53,76 @@ def env_list(env: str, given: Optional[Sequence[str]]) -> list[str]:
 
 
 def add_port_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("Port (credentials: PORT_CLIENT_ID, PORT_CLIENT_SECRET — environment only)")
-    env_flag(group, "--port-url", env="PORT_BASE_URL", default="https://api.getport.io",
-             help="Port API base URL (US region: https://api.us.getport.io)")
+    group = parser.add_argument_group(
+        "Port (credentials: PORT_CLIENT_ID, PORT_CLIENT_SECRET — environment only)"
+    )
+    env_flag(
+        group,
+        "--port-url",
+        env="PORT_BASE_URL",
+        default="https://api.getport.io",
+        help="Port API base URL (US region: https://api.us.getport.io)",
+    )
 
 
 def add_http_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("HTTP")
-    env_flag(group, "--ca-bundle", env="REQUESTS_CA_BUNDLE",
-             help="CA bundle for on-prem TLS (proxies come from HTTPS_PROXY/NO_PROXY)")
-    env_flag(group, "--max-attempts", env="PORT_GITOPS_MAX_ATTEMPTS", default="5",
-             help="attempts per request before giving up")
-    env_flag(group, "--max-wait", env="PORT_GITOPS_MAX_WAIT", default="300",
-             help="seconds a request may spend retrying in total")
+    env_flag(
+        group,
+        "--ca-bundle",
+        env="REQUESTS_CA_BUNDLE",
+        help="CA bundle for on-prem TLS (proxies come from HTTPS_PROXY/NO_PROXY)",
+    )
+    env_flag(
+        group,
+        "--max-attempts",
+        env="PORT_GITOPS_MAX_ATTEMPTS",
+        default="5",
+        help="attempts per request before giving up",
+    )
+    env_flag(
+        group,
+        "--max-wait",
+        env="PORT_GITOPS_MAX_WAIT",
+        default="300",
+        help="seconds a request may spend retrying in total",
+    )
 
 
 def add_bitbucket_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
-        "Bitbucket (credentials: BITBUCKET_USERNAME + BITBUCKET_TOKEN, or BITBUCKET_ACCESS_TOKEN — environment only)"
+        "Bitbucket (credentials: BITBUCKET_USERNAME + BITBUCKET_TOKEN, or BITBUCKET_ACCESS_TOKEN,"
+        " environment only)"
     )
-    env_flag(group, "--bitbucket-kind", env="BITBUCKET_KIND", default="cloud", choices=("cloud", "datacenter"),
-             help="cloud or datacenter")
-    env_flag(group, "--bitbucket-url", env="BITBUCKET_URL",
-             help="API base (Cloud default https://api.bitbucket.org; DC: the server URL)")
-    env_flag(group, "--bitbucket-web-url", env="BITBUCKET_WEB_URL",
-             help="host that repository URLs in payloads must use (Cloud https://bitbucket.org)")
-    env_flag(group, "--workspace", env="BITBUCKET_WORKSPACE",
-             help="Cloud workspace; the only one a payload may name unless PORT_GITOPS_ALLOWED_WORKSPACES lists more")
-    env_flag(group, "--project", env="BITBUCKET_PROJECT",
-             help="DC project key; same rule with PORT_GITOPS_ALLOWED_PROJECTS")
+    env_flag(
+        group,
+        "--bitbucket-kind",
+        env="BITBUCKET_KIND",
+        default="cloud",
+        choices=("cloud", "datacenter"),
+        help="cloud or datacenter",
+    )
+    env_flag(
+        group,
+        "--bitbucket-url",
+        env="BITBUCKET_URL",
+        help="API base (Cloud default https://api.bitbucket.org; DC: the server URL)",
+    )
+    env_flag(
+        group,
+        "--bitbucket-web-url",
+        env="BITBUCKET_WEB_URL",
+        help="host that repository URLs in payloads must use (Cloud https://bitbucket.org)",
+    )
+    env_flag(
+        group,
+        "--workspace",
+        env="BITBUCKET_WORKSPACE",
+        help="Cloud workspace; the only one payloads may name (PORT_GITOPS_ALLOWED_WORKSPACES adds more)",
+    )
+    env_flag(
+        group,
+        "--project",
+        env="BITBUCKET_PROJECT",
+        help="DC project key; same rule with PORT_GITOPS_ALLOWED_PROJECTS",
+    )

@@ -42,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("PORT_CLIENT_ID and PORT_CLIENT_SECRET must be set to report to Port")
     retry = config.retry_settings(args)
     client = PortClient(
-        port.base_url, port.client_id or "", port.client_secret or "",
+        port.base_url,
+        port.client_id or "",
+        port.client_secret or "",
         session=make_session(ca_bundle=args.ca_bundle),
         policy=RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait),
     )
@@ -50,8 +52,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         if message:
             client.log(args.run_id, message)
-        client.finish(args.run_id, status=args.status, label=args.status.lower(), links=args.link,
-                      summary=message or f"Closed as {args.status} by port-gitops report")
+        client.finish(
+            args.run_id,
+            status=args.status,
+            label=args.status.lower(),
+            links=args.link,
+            summary=message or f"Closed as {args.status} by port-gitops report",
+        )
     except PortReportError as exc:
         raise JobFailedError(exc.message) from exc
     logging.getLogger("port_gitops").info("run %s closed as %s", args.run_id, args.status)
