@@ -281,7 +281,7 @@ def test_log_bodies_outside_the_schema_are_422(
 
 
 def test_unknown_routes_and_versions(sb: Sandbox, port: requests.Session) -> None:
-    assert port.get(f"{sb.port_url}/v1/blueprints").status_code == 404
+    assert port.get(f"{sb.port_url}/v1/teams").status_code == 404
     assert port.get(run_url(sb, tail="/approvers")).status_code == 404
     assert port.delete(run_url(sb)).status_code == 404
     assert port.get(run_url(sb), params={"version": "v2"}).status_code == 200

@@ -156,7 +156,11 @@ def load_blueprints(path: Optional[str] = None) -> Blueprints:
         raise UsageError(f"{source}: not valid JSON at line {exc.lineno}: {exc.msg}") from None
     if not isinstance(document, dict):
         raise UsageError(f'{source}: expected a JSON object with a "blueprints" list')
-    definitions = _get(document, "blueprints", list, source, "")
+    return blueprints_from(_get(document, "blueprints", list, source, ""), source)
+
+
+def blueprints_from(definitions: Sequence[Any], source: str) -> Blueprints:
+    """The rules of Port blueprint JSON: a definitions file's list, or what Port itself returns."""
     by_identifier = {}
     for number, definition in enumerate(definitions):
         where = f"blueprints[{number}]"

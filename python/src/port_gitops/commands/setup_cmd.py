@@ -1,15 +1,210 @@
-"""port-gitops setup — placeholder until its issue lands."""
+"""port-gitops setup — create or update, through Port's API, what the Enrich Service action needs.
+
+Idempotent: the `domain` blueprint; the `service` blueprint's `type` and `lifecycle` properties and
+`domain` relation, merged into the tenant's `service` (nothing already there is dropped); and the
+`service_enrich_service` action, whose webhook is Jenkins' Generic Webhook Trigger at
+URL/generic-webhook-trigger/invoke. Each object is printed as created, updated or unchanged; a
+second run prints only unchanged. With --dry-run the exact changes are printed as JSON diffs and
+nothing is written.
+
+The GWT job token comes from PORT_GITOPS_WEBHOOK_TOKEN (environment only) and is sent in a `token`
+header (--token-in-url: in the URL's query). Without it, the job is reachable by anyone who knows
+the URL. When the tenant's `service` already has `type` or `lifecycle` with other values (or
+another type or format, or a `domain` relation to elsewhere), setup writes nothing and exits 1,
+unless --force replaces them with these definitions.
+
+examples:
+  export PORT_CLIENT_ID=... PORT_CLIENT_SECRET=... PORT_GITOPS_WEBHOOK_TOKEN=...
+  port-gitops setup --jenkins-url https://jenkins.example.com --dry-run
+  port-gitops setup --jenkins-url https://jenkins.example.com
+  port-gitops setup --jenkins-url https://jenkins.example.com --domains domains.yml --json
+
+exit codes: 0 done, 1 failed (incl. a conflict with the tenant's blueprints without --force),
+  2 usage or configuration (incl. missing or rejected Port credentials), 3 invalid input (--domains).
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+from typing import TYPE_CHECKING, Any, Optional
 
-from port_gitops.errors import UsageError
+from port_gitops.commands.options import add_http_flags, add_port_flags, env_bool
+
+if TYPE_CHECKING:
+    from port_gitops.port_setup import Change
+
+log = logging.getLogger("port_gitops")
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    del parser
+    parser.add_argument(
+        "--jenkins-url",
+        required=True,
+        metavar="URL",
+        help="Jenkins' root URL; the action's webhook goes to URL/generic-webhook-trigger/invoke",
+    )
+    parser.add_argument(
+        "--domains",
+        metavar="FILE",
+        help="also create or update the domain entities of this port.yml-style list",
+    )
+    parser.add_argument(
+        "--token-in-url",
+        action="store_true",
+        help="send the GWT token as ?token= in the webhook URL instead of a `token` header",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the tenant's conflicting properties and relations with these definitions",
+    )
+    env_bool(parser, "--dry-run", env="PORT_GITOPS_DRY_RUN", help="print the exact changes; write nothing")
+    parser.add_argument("--json", action="store_true", help="print the outcome as one JSON object on stdout")
+    add_port_flags(parser)
+    add_http_flags(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("'setup' is not available in this version yet")
+    import json
+    import os
+
+    from port_gitops import config, resources
+    from port_gitops.errors import JobFailedError, PortGitopsError, PortReportError, UsageError
+    from port_gitops.http import make_session
+    from port_gitops.logsetup import register_secret
+    from port_gitops.model import load_blueprints
+    from port_gitops.port_api import PortClient
+    from port_gitops.port_setup import (
+        TOKEN_ENV,
+        Catalog,
+        action_definition,
+        apply_change,
+        domain_entities,
+        plan_setup,
+        webhook_url,
+    )
+    from port_gitops.retry import RetryPolicy
+
+    token = os.environ.get(TOKEN_ENV, "").strip() or None
+    register_secret(token)
+    url = webhook_url(args.jenkins_url)
+    port = config.port_settings(args)
+    if not port.has_credentials:
+        raise UsageError("PORT_CLIENT_ID and PORT_CLIENT_SECRET must be set: setup writes through Port's API")
+    retry = config.retry_settings(args)
+    blueprints = load_blueprints()
+    template = json.loads(resources.read_text(resources.ACTION))
+    action = action_definition(template, url, token, token_in_url=args.token_in_url)
+    domains = domain_entities(_read(args.domains), blueprints, source=args.domains) if args.domains else []
+    output = _Output(as_json=args.json, dry_run=args.dry_run)
+    if token is None:
+        output.warn(f"{TOKEN_ENV} is not set: the Jenkins job is then reachable by anyone who knows its URL")
+    client = PortClient(
+        port.base_url,
+        port.client_id or "",
+        port.client_secret or "",
+        session=make_session(ca_bundle=args.ca_bundle),
+        policy=RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait),
+    )
+    catalog = Catalog(client)
+    try:
+        client.authenticate()  # a 401 is exit 2 before anything is read
+        changes = plan_setup(catalog, blueprints, action, domains, force=args.force)
+        output.conflicts([conflict for change in changes for conflict in change.conflicts], forced=args.force)
+        if output.conflict_lines and not args.force:
+            raise JobFailedError(
+                f"{len(output.conflict_lines)} conflict(s) with the tenant's blueprints, nothing written; "
+                "--force replaces them with these definitions"
+            )
+        for change in changes:
+            if not args.dry_run:
+                apply_change(catalog, change)
+            output.change(change)
+    except PortReportError as exc:  # Port refused, or could not be reached: setup failed
+        output.finish(exc.message)
+        raise JobFailedError(exc.message) from exc
+    except PortGitopsError as exc:
+        output.finish(exc.message)
+        raise
+    output.finish(None)
+    return 0
+
+
+def _read(path: str) -> str:
+    from port_gitops.errors import UsageError
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--domains: cannot read {path!r}: {exc}") from None
+
+
+class _Output:
+    """One line per object as it is written (or the JSON object at the end); the token is masked."""
+
+    def __init__(self, *, as_json: bool, dry_run: bool) -> None:
+        self.as_json = as_json
+        self.dry_run = dry_run
+        self.changes: list[dict[str, Any]] = []
+        self.conflict_lines: list[str] = []
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(_masked(message))
+        log.warning("%s", message)
+
+    def conflicts(self, lines: list[str], *, forced: bool) -> None:
+        self.conflict_lines = [_masked(line) for line in lines]
+        for line in lines:
+            if forced:
+                self.warn(f"replacing (--force): {line}")
+            elif not self.as_json:
+                _print(f"conflict: {line}")
+
+    def change(self, change: Change) -> None:
+        changed = change.status != "unchanged"
+        self.changes.append(
+            {
+                "kind": change.kind,
+                "identifier": change.identifier,
+                "blueprint": change.blueprint,
+                "status": change.status,
+                "diff": change.diff() if changed else None,  # masked by Change.diff
+            }
+        )
+        if self.as_json:
+            return
+        _print(
+            f"{change.name}: {change.status}"
+            + (" (dry run: not written)" if self.dry_run and changed else "")
+        )
+        if self.dry_run and changed:
+            _print(change.diff().rstrip("\n"))
+
+    def finish(self, error: Optional[str]) -> None:
+        import json
+
+        if self.as_json:
+            outcome = {
+                "dry_run": self.dry_run,
+                "changes": self.changes,
+                "conflicts": self.conflict_lines,
+                "warnings": self.warnings,
+                "error": _masked(error) if error else None,
+            }
+            _print(json.dumps(outcome, indent=2, ensure_ascii=False))
+        elif self.dry_run and error is None:
+            log.info("dry run: nothing was written")
+
+
+def _masked(text: str) -> str:
+    from port_gitops.logsetup import mask
+
+    return mask(text)
+
+
+def _print(text: str) -> None:
+    """Stdout, masked: JSON is built from masked strings, so escaping cannot hide a secret from `mask`."""
+    print(_masked(text))

@@ -10,7 +10,7 @@
   422 invalid_request / run_exhausted (the run has ended) / run_synchronized_error (a synchronized
   run's status is Port's own). Codes the notes mark UNCONFIRMED (401, 429) are plausible guesses:
   clients must branch on status, and on `error` only for the documented 422 codes.
-Blueprint, action and entity endpoints (for `setup`) are for a later issue: unknown routes 404.
+Blueprints, actions and entities (for `setup`, `validate --from-port`): `catalog`, see port_catalog.py.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from urllib.parse import unquote
 
 from port_gitops.sandbox.codehost import now_iso
 from port_gitops.sandbox.faults import FaultPlan, RecordedRequest, Recorder
+from port_gitops.sandbox.port_catalog import PortCatalog
 from port_gitops.sandbox.server import GATEWAY_STATUSES, LoopbackServer, Request, Response, gateway_page
 
 IN_PROGRESS = "IN_PROGRESS"
@@ -137,6 +138,7 @@ class PortSandbox:
         self.client_secret = secrets.token_urlsafe(32)
         self.faults = FaultPlan()
         self.recorder = Recorder()
+        self.catalog = PortCatalog()
         self.auto_create_runs = False
         """A convenience for manual use: an unknown run id is created on first use instead of 404."""
         self._lock = threading.Lock()
@@ -228,11 +230,14 @@ class _PortApi:
         if path == "/v1/auth/access_token":
             return self.access_token(request) if request.method == "POST" else _method_not_allowed(request)
         segments = path.split("/")
-        if len(segments) not in (5, 6) or segments[1:4] != ["v1", "actions", "runs"]:
+        is_run = len(segments) in (5, 6) and segments[1:4] == ["v1", "actions", "runs"]
+        if not (is_run or self.port.catalog.handles(path)):
             return port_error(404, "not_found", f"Route {request.method}:{request.path} not found")
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not self.port.token_valid(token.strip()):
             return port_error(401, "unauthorized", "The access token is missing, invalid or expired")
+        if not is_run:
+            return self.port.catalog.handle(request)
         version = request.first("version")
         if version is not None and version not in ("v1", "v2"):
             return port_error(
