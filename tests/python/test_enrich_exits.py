@@ -199,3 +199,29 @@ def test_python_dash_m_entry_point_works(tmp_path: Path) -> None:
         [sys.executable, "-m", "port_gitops", "enrich", "--help"], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0 and "--result-file" in proc.stdout and "exit codes" in proc.stdout
+
+
+def test_problems_in_other_entities_are_warnings_never_a_refusal(sb: Sandbox, enrich: Enricher) -> None:
+    broken_neighbour = "- identifier: ledger-db\n  blueprint: service\n  properties:\n    lifecycle: Prod\n"
+    ex = seed_example(sb, slug="ledger", run_id="r_warn")
+    sb.bitbucket.push(ex.workspace, ex.slug, "main", {"port.yml": broken_neighbour})
+    run = enrich(ex.payload)
+    assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+    [warning] = run.result["warnings"]
+    assert "ledger-db" in warning and "lifecycle" in warning and ":4:" in warning
+    assert "ledger-db" in run.stderr
+
+
+def test_an_invalid_entity_we_would_write_is_invalid_input(sb: Sandbox, enrich: Enricher, tmp_path: Path) -> None:
+    ex = seed_example(sb, slug="ledger", run_id="r_bad_template")
+    template = tmp_path / "template.yml"
+    template.write_text(
+        '- identifier: "{{ service_identifier }}"\n  blueprint: service\n  properties:\n'
+        '    type: "{{ service_type }}"\n    lifecycle: "{{ service_lifecycle }}"\n'
+        "  relations:\n    domain: [a, b]\n"
+    )
+    run = enrich(ex.payload, "--template", str(template))
+    assert run.code == 3, run.stderr
+    assert "domain" in run.result["error"]
+    assert all(req.method == "GET" for req in sb.bitbucket.requests), "nothing committed"
+    assert sb.port.runs["r_bad_template"]["status"] == "FAILURE"

@@ -16,14 +16,15 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
 
-from port_gitops.errors import JobFailedError, UsageError
+from port_gitops.errors import InvalidInputError, JobFailedError, UsageError
 from port_gitops.model import Blueprints, EnrichValues
 from port_gitops.portyml import MergeResult, merge, render_entities, unified_diff
 from port_gitops.repo_ref import RepoRef
 from port_gitops.result import Result
 from port_gitops.scm import PullRequest, Scm, ScmConflict
+from port_gitops.validate import validate_text
 
 log = logging.getLogger("port_gitops")
 
@@ -122,7 +123,21 @@ class Enrichment:
         existing = None if raw is None else raw.decode("utf-8")
         entities = render_entities(self.job.template_text, self.job.values)
         self.job.blueprints.check(entities)  # values used only by the template ({{ var.X }}) too
-        return merge(existing, entities, source=f"{self.job.repo.full_name}:{self.job.path}@{base_tip[:12]}")
+        source = f"{self.job.repo.full_name}:{self.job.path}@{base_tip[:12]}"
+        merged = merge(existing, entities, source=source)
+        self._check_merged(merged.text, entities, source)
+        return merged
+
+    def _check_merged(self, text: str, entities: Sequence[Mapping[str, Any]], source: str) -> None:
+        """What we write must be valid; what others wrote is theirs: warn, never refuse."""
+        ours = {(e.get("identifier"), e.get("blueprint")) for e in entities}
+        for problem in validate_text(text, self.job.blueprints, source=source):
+            if (problem.entity, problem.blueprint) in ours:
+                raise InvalidInputError(f"the merged {self.job.path} would be invalid: {problem}")
+            warning = f"existing {self.job.path}: {problem}"
+            if warning not in self.result.warnings:
+                self.result.warnings.append(warning)
+                log.warning("%s", warning)
 
     # -- writes (skipped, but listed, in a dry run) ----------------------------------------------
     def _write(self, description: str, action: Callable[[], object]) -> object:

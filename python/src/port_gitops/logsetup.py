@@ -6,18 +6,31 @@ replaces them in the rendered message, its arguments and exception text, at ever
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from typing import Iterable, Optional
+from urllib.parse import quote, quote_plus
 
 _MASK = "****"
 _secrets: set[str] = set()
 
 
 def register_secret(value: Optional[str]) -> None:
-    """Mask `value` from now on. Very short values are ignored: masking "a" would garble every line."""
+    """Mask `value` from now on, also as it looks once escaped on its way out (JSON, repr, URL).
+    Very short values are ignored: masking "a" would garble every line."""
     if value and len(value) >= 4:
-        _secrets.add(value)
+        _secrets.update(
+            form
+            for form in (
+                value,
+                json.dumps(value)[1:-1],
+                repr(value)[1:-1],
+                quote(value, safe=""),
+                quote_plus(value),
+            )
+            if len(form) >= 4
+        )
 
 
 def register_secrets(values: Iterable[Optional[str]]) -> None:
