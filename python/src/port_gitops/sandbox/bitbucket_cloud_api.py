@@ -7,10 +7,11 @@ import mimetypes
 import re
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import unquote, urlencode
 
 from port_gitops.sandbox.bbql import BBQLError, compile_query
+from port_gitops.sandbox.bitbucket_api import Route, dispatch
 from port_gitops.sandbox.codehost import (
     OPEN,
     Account,
@@ -50,6 +51,12 @@ def error(
     if fields is not None:
         body["fields"] = fields
     return Response.json(status, {"type": "error", "error": body}, headers)
+
+
+def _field_error(field: str, reason: str, subject: Optional[str] = None) -> Response:
+    """Cloud's 400 for one bad field: `reason` under `fields`, and in the message (with `subject`)."""
+    message = f"{field}: {reason}" if subject is None else f"{field}: {reason}: {subject}"
+    return error(400, message, fields={field: [reason]})
 
 
 def _unauthorized(message: str) -> Response:
@@ -155,14 +162,11 @@ class _Upload:
         )
 
 
-Handler = Callable[..., Response]
-
-
 class CloudApi:
     def __init__(self, host: BitbucketCloudSandbox) -> None:
         self.host = host
         # (method, pattern on the percent-decoded rest of the path after {ws}/{slug}, handler)
-        self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
+        self.routes: list[Route] = [
             ("GET", re.compile(r"/?"), self.get_repository),
             ("GET", re.compile(r"/refs/branches/?"), self.list_branches),
             ("POST", re.compile(r"/refs/branches/?"), self.create_branch),
@@ -203,18 +207,8 @@ class CloudApi:
         if repo is None:
             return error(404, f"Repository {workspace}/{slug} not found")
         rest = unquote("/" + "/".join(segments[5:])) if len(segments) > 5 else ""
-        allowed = []
-        for method, pattern, handler in self.routes:
-            match = pattern.fullmatch(rest)
-            if match:
-                if method == request.method:
-                    return handler(request, repo, account, **match.groupdict())
-                allowed.append(method)
-        if allowed:
-            return error(
-                405, f"Method {request.method} is not allowed here", headers={"Allow": ", ".join(allowed)}
-            )
-        return error(404, "Resource not found")
+        answer = dispatch(self.routes, request, rest, repo, account, refuse=error)
+        return answer if answer is not None else error(404, "Resource not found")
 
     def current_user(self, account: Account) -> Response:
         if account is self.host.token_actor:  # an access token has no user behind it
@@ -235,7 +229,7 @@ class CloudApi:
         return Response.json(200, _paginate(request, self.host.api_href(repo, "/refs/branches"), values))
 
     def create_branch(self, request: Request, repo: HostedRepository, account: Account) -> Response:
-        body = _json_body(request)
+        body = request.json_or_none()
         name = body.get("name") if isinstance(body, dict) else None
         target = body.get("target") if isinstance(body, dict) else None
         revision = target.get("hash") if isinstance(target, dict) else None
@@ -356,8 +350,17 @@ class CloudApi:
 
     # --- pull requests ----------------------------------------------------------------------------
 
-    def _pull_request(self, repo: HostedRepository, pr_id: str) -> Optional[PullRequest]:
-        return self.host.pull_request(repo, int(pr_id))
+    def _pull_request(self, repo: HostedRepository, pr_id: str) -> PullRequest | Response:
+        """The pull request, or Cloud's 404 for an unknown id."""
+        pr = self.host.pull_request(repo, int(pr_id))
+        return error(404, f"Pull request {pr_id} not found") if pr is None else pr
+
+    def _open_pull_request(self, repo: HostedRepository, pr_id: str, action: str) -> PullRequest | Response:
+        """The pull request if it is open; else Cloud's 404, or its 400 saying `action` needs it open."""
+        pr = self._pull_request(repo, pr_id)
+        if isinstance(pr, PullRequest) and pr.state != OPEN:
+            return error(400, f"Pull request {pr_id} is {pr.state}: only open pull requests can be {action}")
+        return pr
 
     def list_pull_requests(self, request: Request, repo: HostedRepository, account: Account) -> Response:
         states = {state.upper() for state in request.query.get("state", [])}
@@ -378,16 +381,14 @@ class CloudApi:
         return Response.json(200, _paginate(request, base, values, max_pagelen=_PR_PAGELEN_MAX))
 
     def create_pull_request(self, request: Request, repo: HostedRepository, account: Account) -> Response:
-        body = _json_body(request)
+        body = request.json_or_none()
         if not isinstance(body, dict):
             return error(400, "The request body must be a JSON object")
         title, source = body.get("title"), _branch_name(body.get("source"))
         if not isinstance(title, str) or not title.strip():
-            return error(400, "title: This field is required.", fields={"title": ["This field is required."]})
+            return _field_error("title", "This field is required.")
         if source is None:
-            return error(
-                400, "source: This field is required.", fields={"source": ["This field is required."]}
-            )
+            return _field_error("source", "This field is required.")
         reviewers = self._reviewers(body, author=account)
         if isinstance(reviewers, Response):
             return reviewers
@@ -414,41 +415,33 @@ class CloudApi:
     ) -> Response:
         with repo.lock:
             pr = self._pull_request(repo, pr_id)
-            if pr is None:
-                return error(404, f"Pull request {pr_id} not found")
+            if isinstance(pr, Response):
+                return pr
             return Response.json(200, self.host.render_pull_request(repo, pr))
 
     def update_pull_request(
         self, request: Request, repo: HostedRepository, account: Account, pr_id: str
     ) -> Response:
-        body = _json_body(request)
+        body = request.json_or_none()
         if not isinstance(body, dict):
             return error(400, "The request body must be a JSON object")
         with repo.lock:
             pr = self._pull_request(repo, pr_id)
-            if pr is None:
-                return error(404, f"Pull request {pr_id} not found")
+            if isinstance(pr, Response):
+                return pr
             if pr.state != OPEN:
                 return error(
                     400, f"Only open pull requests can be mutated; pull request {pr_id} is {pr.state}"
                 )
             title = body.get("title", pr.title)
             if not isinstance(title, str) or not title.strip():
-                return error(
-                    400,
-                    "title: This field may not be blank.",
-                    fields={"title": ["This field may not be blank."]},
-                )
+                return _field_error("title", "This field may not be blank.")
             reviewers = self._reviewers(body, author=pr.author)
             if isinstance(reviewers, Response):
                 return reviewers
             destination = _branch_name(body.get("destination")) or pr.destination
             if repo.tip(destination) is None:
-                return error(
-                    400,
-                    f"destination: Branch not found: {destination}",
-                    fields={"destination": ["Branch not found"]},
-                )
+                return _field_error("destination", "Branch not found", destination)
             # A PUT replaces the pull request: what is omitted is reset (reviewers, description).
             pr.title, pr.description, pr.reviewers, pr.destination = (
                 title,
@@ -465,31 +458,23 @@ class CloudApi:
         self, request: Request, repo: HostedRepository, account: Account, pr_id: str
     ) -> Response:
         with repo.lock:
-            pr = self._pull_request(repo, pr_id)
-            if pr is None:
-                return error(404, f"Pull request {pr_id} not found")
-            if pr.state != OPEN:
-                return error(
-                    400, f"Pull request {pr_id} is {pr.state}: only open pull requests can be declined"
-                )
+            pr = self._open_pull_request(repo, pr_id, "declined")
+            if isinstance(pr, Response):
+                return pr
             self.host.decline(repo, pr, account)
             return Response.json(200, self.host.render_pull_request(repo, pr))
 
     def merge_pull_request(
         self, request: Request, repo: HostedRepository, account: Account, pr_id: str
     ) -> Response:
-        body = _json_body(request) if request.body else {}
+        body = request.json_or_none() if request.body else {}
         strategy = body.get("merge_strategy", "merge_commit") if isinstance(body, dict) else "merge_commit"
         if strategy not in ("merge_commit", "squash"):
             return error(400, f"merge_strategy: unsupported in the sandbox: {strategy}")
         with repo.lock:
-            pr = self._pull_request(repo, pr_id)
-            if pr is None:
-                return error(404, f"Pull request {pr_id} not found")
-            if pr.state != OPEN:
-                return error(
-                    400, f"Pull request {pr_id} is {pr.state}: only open pull requests can be merged"
-                )
+            pr = self._open_pull_request(repo, pr_id, "merged")
+            if isinstance(pr, Response):
+                return pr
             if isinstance(body, dict) and "close_source_branch" in body:
                 pr.close_source_branch = bool(body["close_source_branch"])
             try:
@@ -503,8 +488,8 @@ class CloudApi:
     ) -> Response:
         with repo.lock:
             pr = self._pull_request(repo, pr_id)
-            if pr is None:
-                return error(404, f"Pull request {pr_id} not found")
+            if isinstance(pr, Response):
+                return pr
             assert pr.source_commit and pr.destination_commit
             return Response.text(200, repo.git.diff(pr.destination_commit, pr.source_commit))
 
@@ -530,14 +515,10 @@ class CloudApi:
         for item in raw if isinstance(raw, list) else [raw]:
             account = self.host.account(item.get("uuid", "")) if isinstance(item, dict) else None
             if account is None:
-                return error(
-                    400,
-                    "reviewers: Malformed reviewers list",
-                    fields={"reviewers": ["Malformed reviewers list"]},
-                )
+                return _field_error("reviewers", "Malformed reviewers list")
             if account.uuid == author.uuid:
                 text = f"{account.display_name} is the author and cannot be included as a reviewer."
-                return error(400, f"reviewers: {text}", fields={"reviewers": [text]})
+                return _field_error("reviewers", text)
             if account not in accounts:
                 accounts.append(account)
         return accounts
@@ -545,13 +526,6 @@ class CloudApi:
 
 def _identity(account: Account) -> Person:
     return Person(account.display_name, account.email or "noreply@bitbucket.org")
-
-
-def _json_body(request: Request) -> Any:
-    try:
-        return request.json()
-    except ValueError:
-        return None
 
 
 def _branch_name(endpoint: Any) -> Optional[str]:
@@ -573,4 +547,4 @@ def _refusal(refused: PullRequestRefused) -> Response:
     if refused.reason == PullRequestRefused.SAME_BRANCH:
         return error(400, "source and destination branches must be different")
     field = "source" if refused.reason == PullRequestRefused.SOURCE_MISSING else "destination"
-    return error(400, f"{field}: Branch not found: {refused.branch}", fields={field: ["Branch not found"]})
+    return _field_error(field, "Branch not found", refused.branch)

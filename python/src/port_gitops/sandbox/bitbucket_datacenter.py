@@ -265,4 +265,4 @@ class _DataCenterHost:
         path = path[len(context) :]
         if path.startswith("/rest/"):
             return self.api.handle(request, path[len("/rest/") :])
-        return self.web.handle(request, path)
+        return self.web.serve(request, path)

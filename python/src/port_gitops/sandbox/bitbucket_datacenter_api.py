@@ -7,8 +7,9 @@ import json
 import mimetypes
 import re
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
+from port_gitops.sandbox.bitbucket_api import Handler, dispatch
 from port_gitops.sandbox.codehost import (
     OPEN,
     Account,
@@ -122,13 +123,6 @@ def _page(request: Request, values: list[Any]) -> dict[str, Any]:
     return body
 
 
-def _json_body(request: Request) -> Any:
-    try:
-        return request.json()
-    except ValueError:
-        return None
-
-
 def _branch_of(ref_id: Any) -> Optional[str]:
     """`refs/heads/x` (or plain `x`) as a branch name."""
     if not isinstance(ref_id, str) or not ref_id:
@@ -147,9 +141,6 @@ def _revision(repo: HostedRepository, value: str) -> Optional[str]:
 
 def _no_such_commit(repo: HostedRepository, value: str) -> Response:
     return error(404, f"Commit '{value}' does not exist in repository '{repo.slug}'.", NO_SUCH_COMMIT)
-
-
-Handler = Callable[..., Response]
 
 
 class DataCenterApi:
@@ -193,18 +184,13 @@ class DataCenterApi:
                 return error(404, f"Project {key} does not exist.", NO_SUCH_PROJECT)
             return error(404, f"Repository {key}/{slug} does not exist.", NO_SUCH_REPOSITORY)
         rest = target["rest"] or ""
-        allowed = []
-        for root, method, pattern, handler in self.routes:
-            match = pattern.fullmatch(rest) if root == target["root"] else None
-            if match:
-                if method == request.method:
-                    return handler(request, repo, account, **match.groupdict())
-                allowed.append(method)
-        if allowed:
-            return error(
-                405, f"Method {request.method} is not allowed here", headers={"Allow": ", ".join(allowed)}
-            )
-        return error(404, f"The resource /rest/{path} does not exist")
+        in_root = [  # the routes under the API root (api, branch-utils, ...) the path names
+            (method, pattern, handler)
+            for root, method, pattern, handler in self.routes
+            if root == target["root"]
+        ]
+        answer = dispatch(in_root, request, rest, repo, account, refuse=error)
+        return answer if answer is not None else error(404, f"The resource /rest/{path} does not exist")
 
     # --- repository, branches, commits ------------------------------------------------------------
 
@@ -335,7 +321,7 @@ class DataCenterApi:
         return _json(200, self.host.commit_json(repo, new))
 
     def delete_branch(self, request: Request, repo: HostedRepository, account: Account) -> Response:
-        body = _json_body(request)
+        body = request.json_or_none()
         name = _branch_of(body.get("name")) if isinstance(body, dict) else None
         if name is None:
             return error(400, "name must be supplied", INVALID_ARGUMENT, context="name")
@@ -392,7 +378,7 @@ class DataCenterApi:
             return pr if isinstance(pr, Response) else self._render(200, repo, pr)
 
     def create_pull_request(self, request: Request, repo: HostedRepository, account: Account) -> Response:
-        body = _json_body(request)
+        body = request.json_or_none()
         if not isinstance(body, dict):
             return error(400, "The request body must be a JSON object", INVALID_ARGUMENT)
         title = body.get("title")
@@ -440,7 +426,7 @@ class DataCenterApi:
     def update_pull_request(
         self, request: Request, repo: HostedRepository, account: Account, pr_id: str
     ) -> Response:
-        body = _json_body(request)
+        body = request.json_or_none()
         if not isinstance(body, dict):
             return error(400, "The request body must be a JSON object", INVALID_ARGUMENT)
         with repo.lock:
@@ -477,7 +463,7 @@ class DataCenterApi:
     def decline_pull_request(
         self, request: Request, repo: HostedRepository, account: Account, pr_id: str
     ) -> Response:
-        body = _json_body(request) if request.body else {}
+        body = request.json_or_none() if request.body else {}
         version = request.first("version") or (body.get("version") if isinstance(body, dict) else None)
         with repo.lock:
             pr = self._pull_request(repo, pr_id)

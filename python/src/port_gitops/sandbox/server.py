@@ -40,6 +40,13 @@ class Request:
     def json(self) -> Any:
         return json.loads(self.body.decode("utf-8"))
 
+    def json_or_none(self) -> Any:
+        """The body as JSON; None when it is not JSON (the endpoint then answers its own 400)."""
+        try:
+            return self.json()
+        except ValueError:
+            return None
+
     def first(self, name: str) -> Optional[str]:
         values = self.query.get(name)
         return values[0] if values else None

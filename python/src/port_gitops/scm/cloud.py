@@ -17,59 +17,40 @@ from __future__ import annotations
 
 import logging
 import posixpath
-import re
-from typing import Any, Callable, Collection, Optional, Sequence
+from typing import Any, Collection, Optional, Sequence
 from urllib.parse import quote
 
 import requests
 from atlassian.bitbucket.cloud import Cloud
 
-from port_gitops.errors import InvalidInputError, UsageError
-from port_gitops.http import host_of, untrusted_certificate
-from port_gitops.logsetup import register_secrets
-from port_gitops.retry import RetriesExhausted, RetryPolicy
+from port_gitops.http import host_of
+from port_gitops.retry import RetryPolicy
 from port_gitops.scm.base import PullRequest, RepoInfo
-from port_gitops.scm.errors import (
-    ScmAuthError,
-    ScmConflict,
-    ScmError,
-    ScmForbidden,
-    ScmNotFound,
-    ScmRateLimited,
+from port_gitops.scm.common import (
+    RequestRunner,
+    choose_credential,
+    error_for_status,
+    json_of,
+    valid_branch,
+    valid_file_path,
+    valid_segment,
+    valid_sha,
 )
+from port_gitops.scm.errors import ScmAuthError, ScmConflict, ScmError, ScmForbidden
 
 log = logging.getLogger("port_gitops")
 
-_SHA = re.compile(r"[0-9a-f]{7,64}")
 _MULTIPART_HEADERS = {"Accept": "application/json"}  # non-empty, so the library adds no JSON Content-Type
-_ERRORS: dict[int, Callable[..., ScmError]] = {404: ScmNotFound, 409: ScmConflict, 429: ScmRateLimited}
+_RATE_LIMIT_HINT = " (Bitbucket Cloud allows about 1,000 API requests per hour per user or token)"
 
 
 def _segment(value: str, field: str) -> str:
-    """One URL path segment from configuration or payload data: never `.`/`..`, never a `/`."""
-    if not value or value in (".", "..") or "/" in value:
-        raise InvalidInputError(f"{value!r} is not a valid name", field=field)
-    return quote(value, safe="{}")
+    return valid_segment(value, field, safe="{}")  # `{uuid}` names a workspace or user as it is
 
 
 def _ref(branch: str) -> str:
     # Branch names keep their `/` in refs/branches/{name} (Cloud splits nothing there); escape the rest.
-    if not branch or any(part in ("", ".", "..") for part in branch.split("/")):
-        raise InvalidInputError(f"{branch!r} is not a valid branch name", field="branch")
-    return quote(branch, safe="/")
-
-
-def _sha(commit: str) -> str:
-    if not _SHA.fullmatch(commit):
-        raise ValueError(f"a commit SHA is required here, not {commit!r}")
-    return commit
-
-
-def _file_path(path: str) -> str:
-    parts = path.strip("/").split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        raise InvalidInputError(f"{path!r} is not a file path inside the repository", field="path")
-    return "/".join(parts)
+    return quote(valid_branch(branch), safe="/")
 
 
 def _bbql(value: str) -> str:
@@ -129,24 +110,14 @@ class CloudScm:
         session: requests.Session,
         policy: RetryPolicy,
     ) -> None:
-        register_secrets([token, access_token])
-        if session.auth is not None or "Authorization" in session.headers:
-            # atlassian-python-api stores the credential on the session: a session that already
-            # carries one belongs to another client, and sharing it would mix credentials.
-            raise ValueError("CloudScm needs a session without credentials of its own")
-        if access_token:
-            auth: dict[str, str] = {"token": access_token}
-            self._credential = "BITBUCKET_ACCESS_TOKEN"
-        elif username and token:
-            auth = {"username": username, "password": token}
-            self._credential = "BITBUCKET_USERNAME/BITBUCKET_TOKEN"
-        else:
-            raise UsageError("set BITBUCKET_USERNAME + BITBUCKET_TOKEN, or BITBUCKET_ACCESS_TOKEN")
-        self._cloud = Cloud(  # type: ignore[no-untyped-call]  # the library's __init__ is unannotated
-            url=api_url, session=session, backoff_and_retry=False, retry_with_header=False, **auth
+        credential = choose_credential(
+            "CloudScm", session, username=username, token=token, access_token=access_token
         )
-        self._policy = policy
-        self._host = host_of(api_url)
+        self._credential = credential.name
+        self._cloud = Cloud(  # type: ignore[no-untyped-call]  # the library's __init__ is unannotated
+            url=api_url, session=session, backoff_and_retry=False, retry_with_header=False, **credential.auth
+        )
+        self._requests = RequestRunner(policy, host_of(api_url), _RATE_LIMIT_HINT)
         self.full_name = f"{workspace}/{slug}"
         self._repo = f"repositories/{_segment(workspace, 'workspace')}/{_segment(slug, 'slug')}"
 
@@ -162,29 +133,22 @@ class CloudScm:
         absolute: bool = False,
         **kwargs: Any,
     ) -> requests.Response:
-        """Send; statuses in `passthrough` (e.g. the 404 of an "absent" read) come back as answers."""
+        """Send through the library's `request`; statuses in `passthrough` (e.g. the 404 of an
+        "absent" read) come back as answers."""
 
-        def attempt() -> requests.Response:
+        def send() -> requests.Response:
             response: requests.Response = self._cloud.request(
                 method, path, absolute=absolute, advanced_mode=True, **kwargs
             )
-            if response.status_code >= 400 and response.status_code not in passthrough:
-                raise requests.HTTPError(f"HTTP {response.status_code}", response=response)
             return response
 
-        try:
-            return self._policy.call(attempt, what=f"Bitbucket: {what}", idempotent=idempotent)
-        except RetriesExhausted as exc:
-            cls = ScmRateLimited if exc.status == 429 else ScmError
-            hint = " (Bitbucket Cloud allows about 1,000 API requests per hour per user or token)"
-            raise cls(exc.message + (hint if exc.status == 429 else ""), status=exc.status) from exc
-        except requests.HTTPError as exc:
-            assert exc.response is not None
-            raise self._refused(exc.response, what) from exc
-        except requests.exceptions.SSLError as exc:
-            raise UsageError(untrusted_certificate(f"Bitbucket: {what} ({self._host})")) from exc
-        except requests.RequestException as exc:
-            raise ScmError(f"Bitbucket: {what}: {type(exc).__name__} talking to {self._host}") from exc
+        return self._requests.run(
+            send,
+            what=what,
+            idempotent=idempotent,
+            passthrough=passthrough,
+            refused=lambda response: self._refused(response, what),
+        )
 
     def _refused(self, response: requests.Response, what: str) -> ScmError:
         status = response.status_code
@@ -210,13 +174,10 @@ class CloudScm:
             elif detail:
                 text += f"; {detail}"
             return ScmForbidden(f"{prefix}: {text}", status=status)
-        return _ERRORS.get(status, ScmError)(f"{prefix}: {text}", status=status)
+        return error_for_status(status, f"{prefix}: {text}")
 
     def _json(self, response: requests.Response, what: str) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ScmError(f"Bitbucket: {what}: HTTP {response.status_code} with a non-JSON body") from exc
+        body = json_of(response, what)
         if not isinstance(body, dict):
             raise ScmError(f"Bitbucket: {what}: unexpected answer")
         return body
@@ -260,13 +221,13 @@ class CloudScm:
 
     def commit_parents(self, commit: str) -> list[str]:
         what = f"read commit {commit[:12]}"
-        response = self._call("GET", f"{self._repo}/commit/{_sha(commit)}", what=what, idempotent=True)
+        response = self._call("GET", f"{self._repo}/commit/{valid_sha(commit)}", what=what, idempotent=True)
         return [str(p["hash"]) for p in self._json(response, what).get("parents") or []]
 
     def read_file(self, commit: str, path: str) -> Optional[bytes]:
         response = self._call(
             "GET",
-            f"{self._repo}/src/{_sha(commit)}/{quote(_file_path(path))}",
+            f"{self._repo}/src/{valid_sha(commit)}/{quote(valid_file_path(path))}",
             what=f"read {path} at {commit[:12]}",
             idempotent=True,
             passthrough=(404,),
@@ -317,10 +278,10 @@ class CloudScm:
         # `parents` makes Cloud check that `parent` is still the branch tip (409 otherwise), and
         # creates the branch on `parent` when it does not exist yet: `create_from` is not needed.
         del create_from
-        fields = {"message": message, "branch": branch, "parents": _sha(parent)}
+        fields = {"message": message, "branch": branch, "parents": valid_sha(parent)}
         if author:
             fields["author"] = author
-        file_path = _file_path(path)
+        file_path = valid_file_path(path)
         self._call(
             "POST",
             f"{self._repo}/src",

@@ -34,35 +34,34 @@ from __future__ import annotations
 import functools
 import logging
 import posixpath
-import re
 from typing import Any, Callable, Collection, Optional, Sequence
 from urllib.parse import quote
 
 import requests
 from atlassian import Bitbucket
 
-from port_gitops.errors import InvalidInputError, UsageError
-from port_gitops.http import host_of, untrusted_certificate
-from port_gitops.logsetup import register_secrets
-from port_gitops.retry import RetriesExhausted, RetryPolicy
+from port_gitops.http import host_of
+from port_gitops.retry import RetryPolicy
 from port_gitops.scm.base import PullRequest, RepoInfo
-from port_gitops.scm.errors import (
-    ScmAuthError,
-    ScmConflict,
-    ScmError,
-    ScmForbidden,
-    ScmNotFound,
-    ScmRateLimited,
+from port_gitops.scm.common import (
+    RequestRunner,
+    choose_credential,
+    error_for_status,
+    json_of,
+    valid_branch,
+    valid_file_path,
+    valid_segment,
+    valid_sha,
 )
+from port_gitops.scm.errors import ScmAuthError, ScmConflict, ScmError, ScmForbidden
 
 log = logging.getLogger("port_gitops")
 
-_SHA = re.compile(r"[0-9a-f]{7,64}")
 _NO_XSRF_CHECK = {"X-Atlassian-Token": "no-check"}
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json", **_NO_XSRF_CHECK}
 # Non-empty and without Content-Type: requests then writes the multipart boundary (library issue #1080).
 _MULTIPART_HEADERS = {"Accept": "application/json", **_NO_XSRF_CHECK}
-_ERRORS: dict[int, Callable[..., ScmError]] = {404: ScmNotFound, 409: ScmConflict, 429: ScmRateLimited}
+_RATE_LIMIT_HINT = " (Bitbucket Data Center's rate limit is set by its administrators)"
 _MISSING = ("NoSuchRepositoryException", "NoSuchProjectException")
 _DUPLICATE_PR = "DuplicatePullRequestException"
 _INVALID_REVIEWERS = "InvalidPullRequestReviewersException"
@@ -70,29 +69,7 @@ _OUT_OF_DATE = "PullRequestOutOfDateException"
 
 
 def _segment(value: str, field: str) -> str:
-    """One URL path segment from configuration or payload data: never `.`/`..`, never a `/`."""
-    if not value or value in (".", "..") or "/" in value:
-        raise InvalidInputError(f"{value!r} is not a valid name", field=field)
-    return quote(value, safe="~")
-
-
-def _branch(branch: str) -> str:
-    if not branch or any(part in ("", ".", "..") for part in branch.split("/")):
-        raise InvalidInputError(f"{branch!r} is not a valid branch name", field="branch")
-    return branch
-
-
-def _sha(commit: str) -> str:
-    if not _SHA.fullmatch(commit):
-        raise ValueError(f"a commit SHA is required here, not {commit!r}")
-    return commit
-
-
-def _file_path(path: str) -> str:
-    parts = path.strip("/").split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        raise InvalidInputError(f"{path!r} is not a file path inside the repository", field="path")
-    return "/".join(parts)
+    return valid_segment(value, field, safe="~")  # `~user` names a personal project as it is
 
 
 def _errors(response: requests.Response) -> list[dict[str, Any]]:
@@ -132,29 +109,19 @@ class DataCenterScm:
         session: requests.Session,
         policy: RetryPolicy,
     ) -> None:
-        register_secrets([token, access_token])
-        if session.auth is not None or "Authorization" in session.headers:
-            # atlassian-python-api stores the credential on the session: a session that already
-            # carries one belongs to another client, and sharing it would mix credentials.
-            raise ValueError("DataCenterScm needs a session without credentials of its own")
-        if access_token:
-            auth: dict[str, str] = {"token": access_token}
-            self._credential = "BITBUCKET_ACCESS_TOKEN"
-        elif username and token:
-            auth = {"username": username, "password": token}
-            self._credential = "BITBUCKET_USERNAME/BITBUCKET_TOKEN"
-        else:
-            raise UsageError("set BITBUCKET_USERNAME + BITBUCKET_TOKEN, or BITBUCKET_ACCESS_TOKEN")
+        credential = choose_credential(
+            "DataCenterScm", session, username=username, token=token, access_token=access_token
+        )
+        self._credential = credential.name
         # cloud=False: a server whose URL happens to contain "bitbucket.org" is still a server.
         # Advanced mode: every call, the library's methods included, returns the requests.Response
         # (the methods are untyped, hence Any).
         self._bb: Any = Bitbucket(  # type: ignore[no-untyped-call]
             api_url, session=session, cloud=False, advanced_mode=True,
-            backoff_and_retry=False, retry_with_header=False, **auth,
+            backoff_and_retry=False, retry_with_header=False, **credential.auth,
         )  # fmt: skip
         self._bb.default_headers = _JSON_HEADERS
-        self._policy = policy
-        self._host = host_of(api_url)
+        self._requests = RequestRunner(policy, host_of(api_url), _RATE_LIMIT_HINT)
         self._web_url = api_url.rstrip("/")  # a server's pages live under its base URL
         self.project, self.slug = _segment(project, "project"), _segment(slug, "slug")
         self.full_name = f"{project}/{slug}"
@@ -175,27 +142,15 @@ class DataCenterScm:
         passthrough: Collection[int] = (),
         commit: bool = False,
     ) -> requests.Response:
-        """Send; statuses in `passthrough` (e.g. the 404 of an "absent" read) come back as answers."""
-
-        def attempt() -> requests.Response:
-            response = send()
-            if response.status_code >= 400 and response.status_code not in passthrough:
-                raise requests.HTTPError(f"HTTP {response.status_code}", response=response)
-            return response
-
-        try:
-            return self._policy.call(attempt, what=f"Bitbucket: {what}", idempotent=idempotent)
-        except RetriesExhausted as exc:
-            cls = ScmRateLimited if exc.status == 429 else ScmError
-            hint = " (Bitbucket Data Center's rate limit is set by its administrators)"
-            raise cls(exc.message + (hint if exc.status == 429 else ""), status=exc.status) from exc
-        except requests.HTTPError as exc:
-            assert exc.response is not None
-            raise self._refused(exc.response, what, commit=commit) from exc
-        except requests.exceptions.SSLError as exc:
-            raise UsageError(untrusted_certificate(f"Bitbucket: {what} ({self._host})")) from exc
-        except requests.RequestException as exc:
-            raise ScmError(f"Bitbucket: {what}: {type(exc).__name__} talking to {self._host}") from exc
+        """Send; statuses in `passthrough` (e.g. the 404 of an "absent" read) come back as answers.
+        `commit`: the request commits, so a 403 explains who may commit on Data Center."""
+        return self._requests.run(
+            send,
+            what=what,
+            idempotent=idempotent,
+            passthrough=passthrough,
+            refused=lambda response: self._refused(response, what, commit=commit),
+        )
 
     def _refused(self, response: requests.Response, what: str, *, commit: bool = False) -> ScmError:
         status = response.status_code
@@ -219,13 +174,7 @@ class DataCenterScm:
             else:
                 text += f"; the user behind {self._credential} needs write permission on the repository"
             return ScmForbidden(f"{prefix}: {text}", status=status)
-        return _ERRORS.get(status, ScmError)(f"{prefix}: {text}", status=status)
-
-    def _json(self, response: requests.Response, what: str) -> Any:
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise ScmError(f"Bitbucket: {what}: HTTP {response.status_code} with a non-JSON body") from exc
+        return error_for_status(status, f"{prefix}: {text}")
 
     def _not_found(self, response: requests.Response, what: str) -> Optional[ScmError]:
         """The error for a 404 that means "no such repository or project", not "no such thing in it"."""
@@ -262,16 +211,16 @@ class DataCenterScm:
             if missing is not None:
                 raise missing
             return RepoInfo(self.full_name, None, web_url)  # no default branch configured
-        return RepoInfo(self.full_name, self._json(response, what).get("displayId") or None, web_url)
+        return RepoInfo(self.full_name, json_of(response, what).get("displayId") or None, web_url)
 
     def branch_tip(self, branch: str) -> Optional[str]:
         what = f"read branch {branch}"
-        params = {"filterText": _branch(branch), "boostMatches": "true", "details": "false"}
+        params = {"filterText": valid_branch(branch), "boostMatches": "true", "details": "false"}
         response = self._call(
             lambda: self._bb.get(f"{self._repo}/branches", params=params), what=what, idempotent=True
         )
         # filterText matches substrings, case-insensitively; boostMatches puts the exact match first.
-        for value in self._json(response, what).get("values") or []:
+        for value in json_of(response, what).get("values") or []:
             if value.get("displayId") == branch:
                 return str(value["latestCommit"])
         return None
@@ -283,17 +232,19 @@ class DataCenterScm:
     def commit_parents(self, commit: str) -> list[str]:
         what = f"read commit {commit[:12]}"
         response = self._call(
-            lambda: self._bb.get_commit_info(self.project, self.slug, _sha(commit)),
+            lambda: self._bb.get_commit_info(self.project, self.slug, valid_sha(commit)),
             what=what,
             idempotent=True,
         )
-        return [str(p["id"]) for p in self._json(response, what).get("parents") or []]
+        return [str(p["id"]) for p in json_of(response, what).get("parents") or []]
 
     def read_file(self, commit: str, path: str) -> Optional[bytes]:
         what = f"read {path} at {commit[:12]}"
-        file_path = _file_path(path)
+        file_path = valid_file_path(path)
         response = self._call(
-            lambda: self._bb.get_content_of_file(self.project, self.slug, quote(file_path), at=_sha(commit)),
+            lambda: self._bb.get_content_of_file(
+                self.project, self.slug, quote(file_path), at=valid_sha(commit)
+            ),
             what=what,
             idempotent=True,
             passthrough=(404,),
@@ -309,11 +260,11 @@ class DataCenterScm:
     def find_open_pr(self, branch: str) -> Optional[PullRequest]:
         what = f"find the open pull request from {branch}"
         # direction=OUTGOING: `at` then names the source branch (the default, INCOMING, the target).
-        params = {"at": f"refs/heads/{_branch(branch)}", "direction": "OUTGOING", "state": "OPEN"}
+        params = {"at": f"refs/heads/{valid_branch(branch)}", "direction": "OUTGOING", "state": "OPEN"}
         response = self._call(
             lambda: self._bb.get(f"{self._repo}/pull-requests", params=params), what=what, idempotent=True
         )
-        values = self._json(response, what).get("values") or []
+        values = json_of(response, what).get("values") or []
         return self._pull_request(values[0]) if values else None
 
     def default_reviewers(self) -> list[str]:
@@ -335,7 +286,7 @@ class DataCenterScm:
             lambda: self._bb.get(url, params=params), what=what, idempotent=True, passthrough=(404,)
         )
         # 404: the default reviewers app is disabled on this server, so there are none.
-        return [] if response.status_code == 404 else _users(self._json(response, what))
+        return [] if response.status_code == 404 else _users(json_of(response, what))
 
     def _repository_id(self) -> int:
         if self._repo_id is None:
@@ -343,7 +294,7 @@ class DataCenterScm:
             response = self._call(
                 lambda: self._bb.get_repo(self.project, self.slug), what=what, idempotent=True
             )
-            self._repo_id = int(self._json(response, what)["id"])
+            self._repo_id = int(json_of(response, what)["id"])
         return self._repo_id
 
     # -- writes ----------------------------------------------------------------------------------
@@ -359,11 +310,11 @@ class DataCenterScm:
         author: Optional[str],
     ) -> str:
         del author  # Data Center commits as the authenticated user; editFile has no author field
-        file_path = _file_path(path)
-        fields = {"branch": _branch(branch), "message": message}
+        file_path = valid_file_path(path)
+        fields = {"branch": valid_branch(branch), "message": message}
         if create_from is not None:
-            fields["sourceBranch"] = _branch(create_from)  # creates `branch` from it in the same call
-        if self._file_exists(_sha(parent), file_path):
+            fields["sourceBranch"] = valid_branch(create_from)  # creates `branch` from it in the same call
+        if self._file_exists(valid_sha(parent), file_path):
             fields["sourceCommitId"] = parent  # 409 if the file changed since: never a blind overwrite
         what = f"commit {path} on {branch}"
         url = f"{self._repo}/browse/{quote(file_path)}"
@@ -379,7 +330,7 @@ class DataCenterScm:
             idempotent=True,
             commit=True,
         )
-        return str(self._json(response, what)["id"])
+        return str(json_of(response, what)["id"])
 
     def _file_exists(self, commit: str, path: str) -> bool:
         if (commit, path) not in self._files:
@@ -396,8 +347,8 @@ class DataCenterScm:
             body = {
                 "title": title,
                 "description": description,
-                "fromRef": {"id": f"refs/heads/{_branch(branch)}"},
-                "toRef": {"id": f"refs/heads/{_branch(base)}"},
+                "fromRef": {"id": f"refs/heads/{valid_branch(branch)}"},
+                "toRef": {"id": f"refs/heads/{valid_branch(base)}"},
                 "reviewers": [{"user": {"name": name}} for name in names],
             }
             # A replay is safe: the second create answers 409 with the pull request the first made.
@@ -418,7 +369,7 @@ class DataCenterScm:
             return self.update_pr(existing, title=title, description=description)
         if response.status_code == 409:
             raise self._refused(response, what)  # e.g. EmptyPullRequestException: re-read and decide
-        return self._pull_request(self._json(response, what))
+        return self._pull_request(json_of(response, what))
 
     def update_pr(self, pr: PullRequest, *, title: str, description: str) -> PullRequest:
         what = f"update pull request #{pr.id}"
@@ -434,7 +385,7 @@ class DataCenterScm:
             )
             response = self._with_valid_reviewers(put, current.reviewers, what)
             if response.status_code != 409:
-                return self._pull_request(self._json(response, what))
+                return self._pull_request(json_of(response, what))
             if attempt == 2 or not _is(response, _OUT_OF_DATE):
                 raise self._refused(response, what)
             # Someone else changed it since we read it: read its version (and reviewers) again.
@@ -481,7 +432,7 @@ class DataCenterScm:
         response = self._call(
             lambda: self._bb.get_pull_request(self.project, self.slug, pr_id), what=what, idempotent=True
         )
-        data = self._json(response, what)
+        data = json_of(response, what)
         return self._pull_request(data), str(data.get("state"))
 
     def _open(self, pr_id: int, what: str) -> PullRequest:
@@ -516,7 +467,7 @@ class DataCenterScm:
     def delete_branch(self, branch: str) -> None:
         # 204 whether or not the branch existed.
         self._call(
-            lambda: self._bb.delete_branch(self.project, self.slug, f"refs/heads/{_branch(branch)}"),
+            lambda: self._bb.delete_branch(self.project, self.slug, f"refs/heads/{valid_branch(branch)}"),
             what=f"delete branch {branch}",
             idempotent=True,
         )
