@@ -212,7 +212,9 @@ def test_problems_in_other_entities_are_warnings_never_a_refusal(sb: Sandbox, en
     assert "ledger-db" in run.stderr
 
 
-def test_an_invalid_entity_we_would_write_is_invalid_input(sb: Sandbox, enrich: Enricher, tmp_path: Path) -> None:
+def test_an_invalid_entity_we_would_write_is_invalid_input(
+    sb: Sandbox, enrich: Enricher, tmp_path: Path
+) -> None:
     ex = seed_example(sb, slug="ledger", run_id="r_bad_template")
     template = tmp_path / "template.yml"
     template.write_text(

@@ -13,6 +13,7 @@ from typing import Callable, Optional
 
 import pytest
 import requests
+
 from port_gitops.http import make_session
 from port_gitops.retry import RetriesExhausted, RetryPolicy, retry_reason, server_wait
 

@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 import requests
 from conftest import require_shared
+
 from port_gitops.sandbox import Sandbox
 
 WS, SLUG = "acme", "svc"
@@ -21,9 +22,7 @@ PORT_YML = b"# hand-written\n- identifier: other\n  blueprint: service\n"
 @pytest.fixture
 def sb() -> Iterator[Sandbox]:
     with Sandbox() as sandbox:
-        sandbox.bitbucket.create_repository(
-            WS, SLUG, {"port.yml": PORT_YML, "docs/readme.md": "hello\n"}
-        )
+        sandbox.bitbucket.create_repository(WS, SLUG, {"port.yml": PORT_YML, "docs/readme.md": "hello\n"})
         yield sandbox
 
 
@@ -38,9 +37,7 @@ def api(sb: Sandbox) -> requests.Session:
 def conforms() -> Callable[[Any, str], None]:
     """Validate a response body against a schema of the Cloud spec. Nulls are dropped first: the
     real API sends e.g. `"closed_by": null` although the spec has no `nullable` anywhere."""
-    spec = json.loads(
-        require_shared("specs/bitbucket-cloud.openapi.json").read_text(encoding="utf-8")
-    )
+    spec = json.loads(require_shared("specs/bitbucket-cloud.openapi.json").read_text(encoding="utf-8"))
 
     def without_nulls(value: Any) -> Any:
         if isinstance(value, dict):
@@ -71,10 +68,7 @@ def commit(
     **fields: str,
 ) -> requests.Response:
     """POST src the way the notes prescribe: metadata as plain fields, files as parts with a filename."""
-    parts = {
-        path: (path.rsplit("/", 1)[-1], content, "text/yaml")
-        for path, content in files.items()
-    }
+    parts = {path: (path.rsplit("/", 1)[-1], content, "text/yaml") for path, content in files.items()}
     return api.post(url(sb, "/src", slug), data=fields, files=parts or None)
 
 
@@ -90,9 +84,7 @@ def log(sb: Sandbox, ref: str, slug: str = SLUG) -> list[str]:
 # --- repository and branches ----------------------------------------------------------------------
 
 
-def test_repository_shape(
-    sb: Sandbox, api: requests.Session, conforms: Callable[[Any, str], None]
-) -> None:
+def test_repository_shape(sb: Sandbox, api: requests.Session, conforms: Callable[[Any, str], None]) -> None:
     body = api.get(url(sb)).json()
     conforms(body, "repository")
     assert body["mainbranch"] == {"type": "branch", "name": "main"}
@@ -100,9 +92,7 @@ def test_repository_shape(
     assert body["links"]["html"]["href"] == f"{sb.bitbucket_web_url}/{WS}/{SLUG}"
 
 
-def test_empty_repository_has_no_main_branch_yet(
-    sb: Sandbox, api: requests.Session
-) -> None:
+def test_empty_repository_has_no_main_branch_yet(sb: Sandbox, api: requests.Session) -> None:
     assert sb.bitbucket.create_repository(WS, "empty", empty=True) == ""
     assert api.get(url(sb, slug="empty")).json()["mainbranch"] is None
 
@@ -113,10 +103,7 @@ def test_unknown_repository_is_a_404_error_object(
     response = api.get(url(sb, slug="nope"))
     assert response.status_code == 404
     conforms(response.json(), "error")
-    assert (
-        response.json()["type"] == "error"
-        and "nope" in response.json()["error"]["message"]
-    )
+    assert response.json()["type"] == "error" and "nope" in response.json()["error"]["message"]
 
 
 def test_branch_with_slash_in_path(
@@ -126,13 +113,8 @@ def test_branch_with_slash_in_path(
     body = api.get(url(sb, "/refs/branches/port/enrich-svc")).json()
     conforms(body, "branch")
     assert (body["name"], body["target"]["hash"]) == ("port/enrich-svc", tip)
-    assert body["target"]["parents"][0]["hash"] == sb.bitbucket.branch_tip(
-        WS, SLUG, "main"
-    )
-    assert (
-        api.get(url(sb, "/refs/branches/port%2Fenrich-svc")).json()["target"]["hash"]
-        == tip
-    )
+    assert body["target"]["parents"][0]["hash"] == sb.bitbucket.branch_tip(WS, SLUG, "main")
+    assert api.get(url(sb, "/refs/branches/port%2Fenrich-svc")).json()["target"]["hash"] == tip
     missing = api.get(url(sb, "/refs/branches/port/other"))
     assert missing.status_code == 404 and missing.json()["type"] == "error"
 
@@ -141,20 +123,11 @@ def test_create_list_and_delete_branches(
     sb: Sandbox, api: requests.Session, conforms: Callable[[Any, str], None]
 ) -> None:
     main = sb.bitbucket.branch_tip(WS, SLUG, "main")
-    created = api.post(
-        url(sb, "/refs/branches"), json={"name": "feature/a", "target": {"hash": main}}
-    )
+    created = api.post(url(sb, "/refs/branches"), json={"name": "feature/a", "target": {"hash": main}})
     assert created.status_code == 201 and created.json()["target"]["hash"] == main
-    again = api.post(
-        url(sb, "/refs/branches"), json={"name": "feature/a", "target": {"hash": main}}
-    )
-    assert (
-        again.status_code == 400
-        and again.json()["error"]["data"]["key"] == "BRANCH_ALREADY_EXISTS"
-    )
-    listing = api.get(
-        url(sb, "/refs/branches"), params={"q": 'name="feature/a"'}
-    ).json()
+    again = api.post(url(sb, "/refs/branches"), json={"name": "feature/a", "target": {"hash": main}})
+    assert again.status_code == 400 and again.json()["error"]["data"]["key"] == "BRANCH_ALREADY_EXISTS"
+    listing = api.get(url(sb, "/refs/branches"), params={"q": 'name="feature/a"'}).json()
     conforms(listing, "paginated_branches")
     assert [branch["name"] for branch in listing["values"]] == ["feature/a"]
     assert api.delete(url(sb, "/refs/branches/feature/a")).status_code == 204
@@ -163,9 +136,7 @@ def test_create_list_and_delete_branches(
     assert api.delete(url(sb, "/refs/branches/main")).status_code == 400
 
 
-def test_commit_shape(
-    sb: Sandbox, api: requests.Session, conforms: Callable[[Any, str], None]
-) -> None:
+def test_commit_shape(sb: Sandbox, api: requests.Session, conforms: Callable[[Any, str], None]) -> None:
     root = sb.bitbucket.branch_tip(WS, SLUG, "main")
     tip = sb.bitbucket.push(WS, SLUG, "main", {"x.txt": "x"}, message="second")
     body = api.get(url(sb, f"/commit/{tip}")).json()
@@ -183,9 +154,7 @@ def test_commit_shape(
 # --- reading files --------------------------------------------------------------------------------
 
 
-def test_read_file_by_sha_and_by_plain_branch_name(
-    sb: Sandbox, api: requests.Session
-) -> None:
+def test_read_file_by_sha_and_by_plain_branch_name(sb: Sandbox, api: requests.Session) -> None:
     tip = sb.bitbucket.branch_tip(WS, SLUG, "main")
     for ref in (tip, tip[:12], "main", "HEAD"):
         response = api.get(url(sb, f"/src/{ref}/port.yml"))
@@ -198,9 +167,7 @@ def test_read_file_keeps_bytes_exactly(sb: Sandbox, api: requests.Session) -> No
     assert api.get(url(sb, "/src/main/bin/data.bin")).content == raw
 
 
-def test_branch_with_slash_as_commit_fails_like_the_real_one(
-    sb: Sandbox, api: requests.Session
-) -> None:
+def test_branch_with_slash_as_commit_fails_like_the_real_one(sb: Sandbox, api: requests.Session) -> None:
     sb.bitbucket.push(WS, SLUG, "port/enrich-svc", {"port.yml": "new\n"})
     tip = sb.bitbucket.branch_tip(WS, SLUG, "port/enrich-svc")
     for ref in ("port/enrich-svc", "port%2Fenrich-svc"):
@@ -227,9 +194,7 @@ def test_directory_listing_and_meta(
         ("commit_file", "port.yml"),
         ("commit_directory", "docs"),
     }
-    assert [v["path"] for v in api.get(url(sb, "/src/main/docs")).json()["values"]] == [
-        "docs/readme.md"
-    ]
+    assert [v["path"] for v in api.get(url(sb, "/src/main/docs")).json()["values"]] == ["docs/readme.md"]
     meta = api.get(url(sb, "/src/main/port.yml"), params={"format": "meta"}).json()
     assert (meta["type"], meta["path"], meta["size"]) == (
         "commit_file",
@@ -241,9 +206,7 @@ def test_directory_listing_and_meta(
 # --- committing: POST src -------------------------------------------------------------------------
 
 
-def test_new_branch_with_parents_is_created_on_that_parent(
-    sb: Sandbox, api: requests.Session
-) -> None:
+def test_new_branch_with_parents_is_created_on_that_parent(sb: Sandbox, api: requests.Session) -> None:
     main = sb.bitbucket.branch_tip(WS, SLUG, "main")
     response = commit(api, sb, {"port.yml": b"v2\n"}, message="chore(port): enrich", branch="port/e",
                       parents=main, author="Port Bot <bot@example.com>")  # fmt: skip
@@ -251,53 +214,34 @@ def test_new_branch_with_parents_is_created_on_that_parent(
     head = log(sb, "port/e")[0].split("|")
     assert head[1:] == [main, "Port Bot <bot@example.com>", "chore(port): enrich"]
     assert sb.bitbucket.read_file(WS, SLUG, "port/e", "port.yml") == b"v2\n"
-    assert (
-        sb.bitbucket.read_file(WS, SLUG, "port/e", "docs/readme.md") == b"hello\n"
-    )  # the rest carries over
+    assert sb.bitbucket.read_file(WS, SLUG, "port/e", "docs/readme.md") == b"hello\n"  # the rest carries over
     assert sb.bitbucket.branch_tip(WS, SLUG, "main") == main
 
 
 def test_new_branch_on_an_older_parent(sb: Sandbox, api: requests.Session) -> None:
     old = sb.bitbucket.branch_tip(WS, SLUG, "main")
     sb.bitbucket.push(WS, SLUG, "main", {"other.txt": "moved on"})
-    assert (
-        commit(api, sb, {"port.yml": b"x\n"}, branch="b", parents=old).status_code
-        == 201
-    )
+    assert commit(api, sb, {"port.yml": b"x\n"}, branch="b", parents=old).status_code == 201
     assert log(sb, "b")[0].split("|")[1] == old
 
 
-def test_new_branch_without_parents_starts_at_main_which_stays(
-    sb: Sandbox, api: requests.Session
-) -> None:
+def test_new_branch_without_parents_starts_at_main_which_stays(sb: Sandbox, api: requests.Session) -> None:
     main = sb.bitbucket.branch_tip(WS, SLUG, "main")
     assert commit(api, sb, {"port.yml": b"x\n"}, branch="b").status_code == 201
     assert log(sb, "b")[0].split("|")[1] == main
     assert sb.bitbucket.branch_tip(WS, SLUG, "main") == main
 
 
-def test_existing_branch_needs_its_tip_as_parent_else_409(
-    sb: Sandbox, api: requests.Session
-) -> None:
+def test_existing_branch_needs_its_tip_as_parent_else_409(sb: Sandbox, api: requests.Session) -> None:
     main = sb.bitbucket.branch_tip(WS, SLUG, "main")
-    assert (
-        commit(api, sb, {"port.yml": b"1\n"}, branch="b", parents=main).status_code
-        == 201
-    )
+    assert commit(api, sb, {"port.yml": b"1\n"}, branch="b", parents=main).status_code == 201
     tip = sb.bitbucket.branch_tip(WS, SLUG, "b")
-    replay = commit(
-        api, sb, {"port.yml": b"1\n"}, branch="b", parents=main
-    )  # a retried POST
+    replay = commit(api, sb, {"port.yml": b"1\n"}, branch="b", parents=main)  # a retried POST
     assert replay.status_code == 409 and replay.json()["type"] == "error"
     assert sb.bitbucket.branch_tip(WS, SLUG, "b") == tip  # nothing stacked
-    assert (
-        commit(api, sb, {"port.yml": b"2\n"}, branch="b", parents=tip).status_code
-        == 201
-    )
+    assert commit(api, sb, {"port.yml": b"2\n"}, branch="b", parents=tip).status_code == 201
     assert log(sb, "b")[0].split("|")[1] == tip
-    assert (
-        commit(api, sb, {"port.yml": b"3\n"}, branch="b").status_code == 201
-    )  # no parents: on the tip
+    assert commit(api, sb, {"port.yml": b"3\n"}, branch="b").status_code == 201  # no parents: on the tip
 
 
 def test_without_branch_the_main_branch_advances_and_parents_must_be_its_tip(
@@ -311,23 +255,14 @@ def test_without_branch_the_main_branch_advances_and_parents_must_be_its_tip(
     assert sb.bitbucket.branch_tip(WS, SLUG, "main") == moved
 
 
-def test_empty_repository_gets_a_root_commit_and_its_main_branch(
-    sb: Sandbox, api: requests.Session
-) -> None:
+def test_empty_repository_gets_a_root_commit_and_its_main_branch(sb: Sandbox, api: requests.Session) -> None:
     sb.bitbucket.create_repository(WS, "empty", empty=True)
-    assert (
-        commit(
-            api, sb, {"port.yml": b"x\n"}, slug="empty", branch="develop"
-        ).status_code
-        == 201
-    )
+    assert commit(api, sb, {"port.yml": b"x\n"}, slug="empty", branch="develop").status_code == 201
     assert log(sb, "develop", "empty")[0].split("|")[1] == ""
     assert api.get(url(sb, slug="empty")).json()["mainbranch"]["name"] == "develop"
 
 
-def test_files_field_deletes_and_attributes_set_modes(
-    sb: Sandbox, api: requests.Session
-) -> None:
+def test_files_field_deletes_and_attributes_set_modes(sb: Sandbox, api: requests.Session) -> None:
     boundary = "XyZ"
     body = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="files"\r\n\r\ndocs/readme.md\r\n'
@@ -348,9 +283,7 @@ def test_files_field_deletes_and_attributes_set_modes(
     assert tree == ["100755 bin/run.sh", "100644 port.yml"]
 
 
-def test_metadata_sent_with_a_filename_becomes_a_file(
-    sb: Sandbox, api: requests.Session
-) -> None:
+def test_metadata_sent_with_a_filename_becomes_a_file(sb: Sandbox, api: requests.Session) -> None:
     """The pitfall the notes warn about: metadata in `files=` gets a filename, so it is a file."""
     response = api.post(
         url(sb, "/src"),
@@ -392,16 +325,12 @@ def test_bad_uploads_are_400(
     sb: Sandbox, api: requests.Session, fields: dict[str, Any], files: dict[str, bytes]
 ) -> None:
     main = sb.bitbucket.branch_tip(WS, SLUG, "main")
-    response = api.post(
-        url(sb, "/src"), data=fields, files={k: (k, v) for k, v in files.items()}
-    )
+    response = api.post(url(sb, "/src"), data=fields, files={k: (k, v) for k, v in files.items()})
     assert response.status_code == 400 and response.json()["type"] == "error"
     assert sb.bitbucket.branch_tip(WS, SLUG, "main") == main
 
 
-def test_default_author_is_the_authenticated_account(
-    sb: Sandbox, api: requests.Session
-) -> None:
+def test_default_author_is_the_authenticated_account(sb: Sandbox, api: requests.Session) -> None:
     assert commit(api, sb, {"port.yml": b"1\n"}, branch="basic").status_code == 201
     assert log(sb, "basic")[0].split("|")[2] == f"Port Bot <{sb.bitbucket.username}>"
     bearer = requests.post(
@@ -409,38 +338,24 @@ def test_default_author_is_the_authenticated_account(
         headers={"Authorization": f"Bearer {sb.bitbucket.access_token}"},
     )  # fmt: skip
     assert bearer.status_code == 201
-    assert (
-        log(sb, "bearer")[0].split("|")[2]
-        == "port-gitops access token <noreply@bitbucket.org>"
-    )
+    assert log(sb, "bearer")[0].split("|")[2] == "port-gitops access token <noreply@bitbucket.org>"
 
 
 # --- authentication and routing -------------------------------------------------------------------
 
 
-def test_authentication(
-    sb: Sandbox, api: requests.Session, conforms: Callable[[Any, str], None]
-) -> None:
+def test_authentication(sb: Sandbox, api: requests.Session, conforms: Callable[[Any, str], None]) -> None:
     anonymous = requests.get(url(sb))
-    assert (
-        anonymous.status_code == 401
-        and "Basic" in anonymous.headers["WWW-Authenticate"]
-    )
+    assert anonymous.status_code == 401 and "Basic" in anonymous.headers["WWW-Authenticate"]
     conforms(anonymous.json(), "error")
-    assert (
-        requests.get(url(sb), auth=(sb.bitbucket.username, "wrong")).status_code == 401
-    )
-    api_token_as_bearer = requests.get(
-        url(sb), headers={"Authorization": f"Bearer {sb.bitbucket.token}"}
-    )
+    assert requests.get(url(sb), auth=(sb.bitbucket.username, "wrong")).status_code == 401
+    api_token_as_bearer = requests.get(url(sb), headers={"Authorization": f"Bearer {sb.bitbucket.token}"})
     assert api_token_as_bearer.status_code == 401
     assert api_token_as_bearer.json()["error"]["message"].startswith(
         "Token is invalid, expired, or not supported"
     )
     assert (
-        requests.get(
-            url(sb), headers={"Authorization": f"Bearer {sb.bitbucket.access_token}"}
-        ).status_code
+        requests.get(url(sb), headers={"Authorization": f"Bearer {sb.bitbucket.access_token}"}).status_code
         == 200
     )
     me = api.get(f"{sb.bitbucket_url}/2.0/user").json()
@@ -457,17 +372,13 @@ def test_unknown_routes_and_methods(sb: Sandbox, api: requests.Session) -> None:
     assert api.get(f"{sb.bitbucket_url}/2.0/workspaces/acme").status_code == 404
     assert api.get(url(sb, "/pipelines")).status_code == 404
     not_allowed = api.patch(url(sb, "/pullrequests"))
-    assert not_allowed.status_code == 405 and set(
-        not_allowed.headers["Allow"].split(", ")
-    ) == {"GET", "POST"}
+    assert not_allowed.status_code == 405 and set(not_allowed.headers["Allow"].split(", ")) == {"GET", "POST"}
 
 
 # --- pull requests --------------------------------------------------------------------------------
 
 
-def open_pr(
-    api: requests.Session, sb: Sandbox, source: str, **extra: Any
-) -> requests.Response:
+def open_pr(api: requests.Session, sb: Sandbox, source: str, **extra: Any) -> requests.Response:
     body = {
         "title": f"Enrich {source}",
         "source": {"branch": {"name": source}},
@@ -480,17 +391,12 @@ def test_create_pull_request(
     sb: Sandbox, api: requests.Session, conforms: Callable[[Any, str], None]
 ) -> None:
     tip = sb.bitbucket.push(WS, SLUG, "port/e", {"port.yml": "new\n"})
-    response = open_pr(
-        api, sb, "port/e", description="what changed", close_source_branch=True
-    )
+    response = open_pr(api, sb, "port/e", description="what changed", close_source_branch=True)
     assert response.status_code == 201
     pr = response.json()
     conforms(pr, "pullrequest")
     assert response.headers["Location"] == url(sb, f"/pullrequests/{pr['id']}")
-    assert (
-        pr["links"]["html"]["href"]
-        == f"{sb.bitbucket_web_url}/{WS}/{SLUG}/pull-requests/{pr['id']}"
-    )
+    assert pr["links"]["html"]["href"] == f"{sb.bitbucket_web_url}/{WS}/{SLUG}/pull-requests/{pr['id']}"
     assert (
         pr["state"],
         pr["destination"]["branch"]["name"],
@@ -515,9 +421,7 @@ def test_open_pull_request_for_the_same_branches_is_silently_updated(
     assert second.status_code == 201
     assert (second.json()["id"], second.json()["title"]) == (first["id"], "Retitled")
     sb.bitbucket.push(WS, SLUG, "develop", {"dev.txt": "d"})
-    other_base = open_pr(
-        api, sb, "port/e", destination={"branch": {"name": "develop"}}
-    ).json()
+    other_base = open_pr(api, sb, "port/e", destination={"branch": {"name": "develop"}}).json()
     assert other_base["id"] != first["id"]
     assert [pr["title"] for pr in sb.bitbucket.pull_requests(WS, SLUG)] == [
         "Retitled",
@@ -526,9 +430,7 @@ def test_open_pull_request_for_the_same_branches_is_silently_updated(
 
 
 def test_pull_request_refusals(sb: Sandbox, api: requests.Session) -> None:
-    api.post(
-        url(sb, "/refs/branches"), json={"name": "same", "target": {"hash": "main"}}
-    )
+    api.post(url(sb, "/refs/branches"), json={"name": "same", "target": {"hash": "main"}})
     nothing = open_pr(api, sb, "same")
     assert (nothing.status_code, nothing.json()["error"]["message"]) == (
         400,
@@ -536,9 +438,7 @@ def test_pull_request_refusals(sb: Sandbox, api: requests.Session) -> None:
     )
     missing = open_pr(api, sb, "nope")
     assert missing.status_code == 400 and "source" in missing.json()["error"]["fields"]
-    untitled = api.post(
-        url(sb, "/pullrequests"), json={"source": {"branch": {"name": "same"}}}
-    )
+    untitled = api.post(url(sb, "/pullrequests"), json={"source": {"branch": {"name": "same"}}})
     assert untitled.status_code == 400 and "title" in untitled.json()["error"]["fields"]
     assert sb.bitbucket.pull_requests(WS, SLUG) == []
 
@@ -557,9 +457,9 @@ def test_reviewers_are_checked(sb: Sandbox, api: requests.Session) -> None:
         "port/e",
         reviewers=[{"uuid": "{00000000-0000-0000-0000-000000000000}"}],
     )
-    assert unknown.status_code == 400 and unknown.json()["error"]["fields"][
-        "reviewers"
-    ] == ["Malformed reviewers list"]
+    assert unknown.status_code == 400 and unknown.json()["error"]["fields"]["reviewers"] == [
+        "Malformed reviewers list"
+    ]
     pr = open_pr(api, sb, "port/e", reviewers=[{"uuid": dana.uuid}]).json()
     assert [r["uuid"] for r in pr["reviewers"]] == [dana.uuid]
 
@@ -579,24 +479,17 @@ def test_list_filters_with_bbql_and_state(
     ]  # open ones unless told otherwise
 
     def ids(**params: str) -> list[int]:
-        return [
-            pr["id"]
-            for pr in api.get(url(sb, "/pullrequests"), params=params).json()["values"]
-        ]
+        return [pr["id"] for pr in api.get(url(sb, "/pullrequests"), params=params).json()["values"]]
 
     assert ids(q='source.branch.name="we\\"ird" AND state="OPEN"') == [2]
     assert ids(q='source.branch.name="port/c"') == []  # still only open ones
-    assert ids(q='source.branch.name="port/c" AND state="DECLINED"') == [
-        3
-    ]  # q names the state
+    assert ids(q='source.branch.name="port/c" AND state="DECLINED"') == [3]  # q names the state
     assert ids(state="DECLINED") == [3]
     assert ids(
         q='destination.branch.name="main" AND (title ~ "PORT/A" OR id = 3)',
         state="OPEN",
     ) == [1]
-    bad = api.get(
-        url(sb, "/pullrequests"), params={"q": 'source.branch.name = "unterminated'}
-    )
+    bad = api.get(url(sb, "/pullrequests"), params={"q": 'source.branch.name = "unterminated'})
     assert bad.status_code == 400 and bad.json()["type"] == "error"
 
 
@@ -610,14 +503,10 @@ def test_list_is_paginated(sb: Sandbox, api: requests.Session) -> None:
     assert [pr["id"] for pr in rest["values"]] == [3] and "next" not in rest
 
 
-def test_update_replaces_what_is_sent_and_clears_what_is_omitted(
-    sb: Sandbox, api: requests.Session
-) -> None:
+def test_update_replaces_what_is_sent_and_clears_what_is_omitted(sb: Sandbox, api: requests.Session) -> None:
     sb.bitbucket.push(WS, SLUG, "port/e", {"port.yml": "new\n"})
     dana = sb.bitbucket.add_user("Dana Reviewer")
-    pr = open_pr(
-        api, sb, "port/e", description="d1", reviewers=[{"uuid": dana.uuid}]
-    ).json()
+    pr = open_pr(api, sb, "port/e", description="d1", reviewers=[{"uuid": dana.uuid}]).json()
     kept = api.put(
         url(sb, f"/pullrequests/{pr['id']}"),
         json={"title": "t2", "description": "d2", "reviewers": pr["reviewers"]},
@@ -646,42 +535,26 @@ def test_only_open_pull_requests_change(sb: Sandbox, api: requests.Session) -> N
     pr = open_pr(api, sb, "port/e").json()
     declined = api.post(url(sb, f"/pullrequests/{pr['id']}/decline"))
     assert (declined.status_code, declined.json()["state"]) == (200, "DECLINED")
-    assert (
-        api.put(url(sb, f"/pullrequests/{pr['id']}"), json={"title": "x"}).status_code
-        == 400
-    )
+    assert api.put(url(sb, f"/pullrequests/{pr['id']}"), json={"title": "x"}).status_code == 400
     assert api.post(url(sb, f"/pullrequests/{pr['id']}/decline")).status_code == 400
-    reopened = open_pr(
-        api, sb, "port/e"
-    ).json()  # a declined PR is not reused: a new one opens
+    reopened = open_pr(api, sb, "port/e").json()  # a declined PR is not reused: a new one opens
     assert reopened["id"] != pr["id"] and reopened["state"] == "OPEN"
 
 
-def test_deleting_the_source_branch_declines_the_pull_request(
-    sb: Sandbox, api: requests.Session
-) -> None:
+def test_deleting_the_source_branch_declines_the_pull_request(sb: Sandbox, api: requests.Session) -> None:
     sb.bitbucket.push(WS, SLUG, "port/e", {"port.yml": "new\n"})
     pr = open_pr(api, sb, "port/e").json()
     assert api.delete(url(sb, "/refs/branches/port/e")).status_code == 204
     assert api.get(url(sb, f"/pullrequests/{pr['id']}")).json()["state"] == "DECLINED"
 
 
-def test_open_pull_request_follows_its_branch(
-    sb: Sandbox, api: requests.Session
-) -> None:
+def test_open_pull_request_follows_its_branch(sb: Sandbox, api: requests.Session) -> None:
     sb.bitbucket.push(WS, SLUG, "port/e", {"port.yml": "new\n"})
     pr = open_pr(api, sb, "port/e").json()
     tip = sb.bitbucket.push(WS, SLUG, "port/e", {"port.yml": "newer\n"})
-    assert (
-        api.get(url(sb, f"/pullrequests/{pr['id']}")).json()["source"]["commit"]["hash"]
-        == tip[:12]
-    )
+    assert api.get(url(sb, f"/pullrequests/{pr['id']}")).json()["source"]["commit"]["hash"] == tip[:12]
     diff = api.get(url(sb, f"/pullrequests/{pr['id']}/diff"))
-    assert (
-        diff.status_code == 200
-        and "+newer" in diff.text
-        and "-# hand-written" in diff.text
-    )
+    assert diff.status_code == 200 and "+newer" in diff.text and "-# hand-written" in diff.text
 
 
 @pytest.mark.parametrize("squash", [False, True])
@@ -713,19 +586,13 @@ def test_merge_keeps_the_branch_unless_asked_and_merges_over_the_api(
         json={"merge_strategy": "merge_commit"},
     )
     assert (merged.status_code, merged.json()["state"]) == (200, "MERGED")
-    assert (
-        sb.bitbucket.branch_tip(WS, SLUG, "port/e") is not None
-    )  # left behind, as Cloud does
+    assert sb.bitbucket.branch_tip(WS, SLUG, "port/e") is not None  # left behind, as Cloud does
     assert sb.bitbucket.read_file(WS, SLUG, "main", "port.yml") == b"new\n"
 
 
-def test_default_reviewers(
-    sb: Sandbox, api: requests.Session, conforms: Callable[[Any, str], None]
-) -> None:
+def test_default_reviewers(sb: Sandbox, api: requests.Session, conforms: Callable[[Any, str], None]) -> None:
     dana = sb.bitbucket.add_user("Dana Reviewer")
-    sb.bitbucket.set_default_reviewers(
-        WS, SLUG, [dana.uuid, {"uuid": "{1234}", "display_name": "Lee Lead"}]
-    )
+    sb.bitbucket.set_default_reviewers(WS, SLUG, [dana.uuid, {"uuid": "{1234}", "display_name": "Lee Lead"}])
     plain = api.get(url(sb, "/default-reviewers")).json()
     conforms(plain, "paginated_accounts")
     assert [(u["uuid"], u["display_name"]) for u in plain["values"]] == [
@@ -742,7 +609,5 @@ def test_default_reviewers(
         "port/e",
         reviewers=[{"uuid": v["user"]["uuid"]} for v in effective["values"]],
     ).json()
-    assert (
-        len(pr["reviewers"]) == 2
-    )  # accepted as reviewers; never added by the API on its own
+    assert len(pr["reviewers"]) == 2  # accepted as reviewers; never added by the API on its own
     assert open_pr(api, sb, "port/e").json()["reviewers"] == []

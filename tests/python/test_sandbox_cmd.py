@@ -23,9 +23,7 @@ def start_sandbox(
     """The running command, the variables it exported, and its comment lines."""
     exe = shutil.which("port-gitops", path=str(Path(sys.executable).parent))
     cmd = [exe] if exe else [sys.executable, "-m", "port_gitops"]
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_"))}
     process = subprocess.Popen(
         [*cmd, "sandbox", *args],
         stdout=subprocess.PIPE,
@@ -58,17 +56,10 @@ def test_sandbox_command_serves_until_stopped(stop: signal.Signals) -> None:
             "PORT_CLIENT_SECRET",
         } <= set(env)
         payload_file = Path(
-            shlex.split(
-                next(c for c in comments if "enrich --payload" in c).split(
-                    "--payload", 1
-                )[1]
-            )[0]
+            shlex.split(next(c for c in comments if "enrich --payload" in c).split("--payload", 1)[1])[0]
         )
         payload = json.loads(payload_file.read_text(encoding="utf-8"))
-        assert (
-            payload["port_context"]["repo_url"]
-            == f"{env['BITBUCKET_WEB_URL']}/acme/payments"
-        )
+        assert payload["port_context"]["repo_url"] == f"{env['BITBUCKET_WEB_URL']}/acme/payments"
         assert (payload["type"], payload["lifecycle"]) == ("backend", "Production")
         auth = (env["BITBUCKET_USERNAME"], env["BITBUCKET_TOKEN"])
         repo = requests.get(
@@ -82,9 +73,7 @@ def test_sandbox_command_serves_until_stopped(stop: signal.Signals) -> None:
             auth=auth,
             timeout=10,
         )
-        assert (
-            "payments-worker" in port_yml.text
-        )  # another entity, with comments, already there
+        assert "payments-worker" in port_yml.text  # another entity, with comments, already there
         token = requests.post(
             f"{env['PORT_BASE_URL']}/v1/auth/access_token",
             json={"clientId": env["PORT_CLIENT_ID"], "clientSecret": env["PORT_CLIENT_SECRET"]}, timeout=10,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+
 from port_gitops.sandbox import Sandbox
 from port_gitops.sandbox.bitbucket_cloud import BitbucketCloudSandbox
 from port_gitops.sandbox.faults import RESET_STATUS
@@ -34,10 +35,7 @@ def port(sb: Sandbox) -> tuple[requests.Session, str]:
     session = requests.Session()
     body = {"clientId": sb.port.client_id, "clientSecret": sb.port.client_secret}
     session.headers["Authorization"] = (
-        "Bearer "
-        + requests.post(f"{sb.port_url}/v1/auth/access_token", json=body).json()[
-            "accessToken"
-        ]
+        "Bearer " + requests.post(f"{sb.port_url}/v1/auth/access_token", json=body).json()["accessToken"]
     )
     return session, f"{sb.port_url}/v1/actions/runs/{RUN}"
 
@@ -50,9 +48,7 @@ def server(sb: Sandbox, service: str) -> BitbucketCloudSandbox | PortSandbox:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_status_fault_strikes_once_then_the_service_answers(
-    sb: Sandbox, service: str
-) -> None:
+def test_status_fault_strikes_once_then_the_service_answers(sb: Sandbox, service: str) -> None:
     session, base = SERVICES[service](sb)
     target = server(sb, service)
     fault = target.faults.add("GET", r".*", status=503)
@@ -100,18 +96,14 @@ def test_port_429_carries_its_rate_limit_headers(sb: Sandbox) -> None:
         "3",
     )
     assert response.json()["ok"] is False
-    assert (
-        sb.port.runs[RUN]["status"] == "IN_PROGRESS"
-    )  # a refused request changes nothing
+    assert sb.port.runs[RUN]["status"] == "IN_PROGRESS"  # a refused request changes nothing
 
 
 @pytest.mark.parametrize(
     ("service", "status"),
     [("bitbucket", 500), ("bitbucket", 409), ("port", 500), ("port", 404)],
 )
-def test_other_statuses_use_the_service_error_shape(
-    sb: Sandbox, service: str, status: int
-) -> None:
+def test_other_statuses_use_the_service_error_shape(sb: Sandbox, service: str, status: int) -> None:
     session, base = SERVICES[service](sb)
     server(sb, service).faults.add("*", r".*", status=status)
     body = session.get(base).json()
@@ -130,9 +122,7 @@ def test_custom_body(sb: Sandbox) -> None:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_reset_closes_the_connection_without_an_answer(
-    sb: Sandbox, service: str
-) -> None:
+def test_reset_closes_the_connection_without_an_answer(sb: Sandbox, service: str) -> None:
     session, base = SERVICES[service](sb)
     target = server(sb, service)
     target.faults.add("GET", r".*", reset=True)
@@ -153,16 +143,11 @@ def test_reset_after_applying_loses_only_the_answer(sb: Sandbox) -> None:
     form = {"branch": "port/e", "parents": main, "message": "m"}
     sb.bitbucket.faults.add("POST", r"/src$", reset=True, apply=True)
     with pytest.raises(requests.ConnectionError):
-        session.post(
-            f"{base}/src", data=form, files={"port.yml": ("port.yml", b"b: 2\n")}
-        )
+        session.post(f"{base}/src", data=form, files={"port.yml": ("port.yml", b"b: 2\n")})
     tip = sb.bitbucket.branch_tip(WS, SLUG, "port/e")
     assert tip is not None
     assert (
-        session.post(
-            f"{base}/src", data=form, files={"port.yml": ("port.yml", b"b: 2\n")}
-        ).status_code
-        == 409
+        session.post(f"{base}/src", data=form, files={"port.yml": ("port.yml", b"b: 2\n")}).status_code == 409
     )
     assert sb.bitbucket.branch_tip(WS, SLUG, "port/e") == tip
 
@@ -187,10 +172,7 @@ def test_delay_alone_is_a_slow_but_normal_answer(sb: Sandbox) -> None:
             timeout=0.05,
         )
     deadline = time.monotonic() + 5
-    while (
-        sb.bitbucket.branch_tip(WS, SLUG, "slow") is None
-        and time.monotonic() < deadline
-    ):
+    while sb.bitbucket.branch_tip(WS, SLUG, "slow") is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert sb.bitbucket.read_file(WS, SLUG, "slow", "port.yml") == b"x"
     assert [r.status for r in sb.bitbucket.requests if r.method == "POST"] == [201]
@@ -204,17 +186,11 @@ def test_delay_then_status(sb: Sandbox) -> None:
 
 def test_after_and_times_count_matching_requests_only(sb: Sandbox) -> None:
     session, base = bitbucket(sb)
-    fault = sb.bitbucket.faults.add(
-        "GET", r"/refs/branches/main$", status=502, after=1, times=2
-    )
+    fault = sb.bitbucket.faults.add("GET", r"/refs/branches/main$", status=502, after=1, times=2)
     assert session.get(f"{base}/refs/branches/main").status_code == 200  # let through
     assert session.get(base).status_code == 200  # another path: not counted
-    assert (
-        session.post(f"{base}/refs/branches/main").status_code != 502
-    )  # another method: not counted
-    assert [
-        session.get(f"{base}/refs/branches/main").status_code for _ in range(3)
-    ] == [502, 502, 200]
+    assert session.post(f"{base}/refs/branches/main").status_code != 502  # another method: not counted
+    assert [session.get(f"{base}/refs/branches/main").status_code for _ in range(3)] == [502, 502, 200]
     assert (fault.skipped, fault.fired) == (1, 2)
 
 
@@ -257,9 +233,7 @@ def test_requests_are_recorded_as_sent(sb: Sandbox) -> None:
         200,
     )
     assert get.query == {"q": ['state="OPEN"'], "state": ["OPEN", "MERGED"]}
-    assert get.headers["x-trace"] == "t1" and get.headers["authorization"].startswith(
-        "Basic "
-    )
+    assert get.headers["x-trace"] == "t1" and get.headers["authorization"].startswith("Basic ")
     assert (put.path, put.body, put.status) == (
         f"/2.0/repositories/{WS}/{SLUG}/refs/branches/a%2Fb",
         b"raw body",
@@ -268,8 +242,6 @@ def test_requests_are_recorded_as_sent(sb: Sandbox) -> None:
     assert anonymous.status == 401
     sb.bitbucket.clear()
     assert sb.bitbucket.requests == []
-    json_body = port(sb)[0].post(
-        f"{sb.port_url}/v1/actions/runs/{RUN}/logs", json={"message": "m"}
-    )
+    json_body = port(sb)[0].post(f"{sb.port_url}/v1/actions/runs/{RUN}/logs", json={"message": "m"})
     assert json_body.status_code == 201
     assert sb.port.requests[-1].json() == {"message": "m"}

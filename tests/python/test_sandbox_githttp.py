@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
+
 from port_gitops.sandbox import Sandbox
 
 WS, SLUG = "acme", "svc"
@@ -19,15 +20,11 @@ WS, SLUG = "acme", "svc"
 @pytest.fixture
 def sb() -> Iterator[Sandbox]:
     with Sandbox() as sandbox:
-        sandbox.bitbucket.create_repository(
-            WS, SLUG, {"port.yml": "a: 1\n", "README.md": "hi\n"}
-        )
+        sandbox.bitbucket.create_repository(WS, SLUG, {"port.yml": "a: 1\n", "README.md": "hi\n"})
         yield sandbox
 
 
-def git(
-    *args: str, cwd: Path | None = None, check: bool = True
-) -> subprocess.CompletedProcess[str]:
+def git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(
         GIT_CONFIG_NOSYSTEM="1",
@@ -61,9 +58,7 @@ def test_clone_edit_push_over_smart_http(sb: Sandbox, tmp_path: Path) -> None:
         str(work),
     )
     assert (work / "port.yml").read_text() == "a: 1\n"
-    assert git("rev-parse", "HEAD", cwd=work).stdout.strip() == sb.bitbucket.branch_tip(
-        WS, SLUG, "main"
-    )
+    assert git("rev-parse", "HEAD", cwd=work).stdout.strip() == sb.bitbucket.branch_tip(WS, SLUG, "main")
     (work / "port.yml").write_text("a: 2\n")
     git(
         "-c",
@@ -80,9 +75,7 @@ def test_clone_edit_push_over_smart_http(sb: Sandbox, tmp_path: Path) -> None:
     pushed = git("rev-parse", "HEAD", cwd=work).stdout.strip()
     assert sb.bitbucket.branch_tip(WS, SLUG, "port/baseline") == pushed
     assert sb.bitbucket.read_file(WS, SLUG, pushed, "port.yml") == b"a: 2\n"
-    smart = [
-        r for r in sb.bitbucket.requests if r.path.startswith(f"/{WS}/{SLUG}.git/")
-    ]
+    smart = [r for r in sb.bitbucket.requests if r.path.startswith(f"/{WS}/{SLUG}.git/")]
     assert {r.path.rsplit("/", 1)[1] for r in smart} >= {
         "refs",
         "git-upload-pack",
@@ -115,9 +108,7 @@ def test_git_needs_credentials(sb: Sandbox, tmp_path: Path) -> None:
         f"{sb.bitbucket_web_url}/{WS}/{SLUG}.git/info/refs",
         params={"service": "git-upload-pack"},
     )
-    assert challenge.status_code == 401 and challenge.headers[
-        "WWW-Authenticate"
-    ].startswith("Basic")
+    assert challenge.status_code == 401 and challenge.headers["WWW-Authenticate"].startswith("Basic")
     unknown = requests.get(
         f"{sb.bitbucket_web_url}/{WS}/nope.git/info/refs",
         auth=(sb.bitbucket.username, sb.bitbucket.token),
@@ -125,16 +116,12 @@ def test_git_needs_credentials(sb: Sandbox, tmp_path: Path) -> None:
     assert unknown.status_code == 404
 
 
-def test_deleting_a_branch_by_push_declines_its_pull_request(
-    sb: Sandbox, tmp_path: Path
-) -> None:
+def test_deleting_a_branch_by_push_declines_its_pull_request(sb: Sandbox, tmp_path: Path) -> None:
     sb.bitbucket.push(WS, SLUG, "port/e", {"port.yml": "a: 3\n"})
     session = requests.Session()
     session.auth = (sb.bitbucket.username, sb.bitbucket.token)
     api = f"{sb.bitbucket_url}/2.0/repositories/{WS}/{SLUG}/pullrequests"
-    pr = session.post(
-        api, json={"title": "t", "source": {"branch": {"name": "port/e"}}}
-    ).json()
+    pr = session.post(api, json={"title": "t", "source": {"branch": {"name": "port/e"}}}).json()
     work = tmp_path / "w"
     git(
         "clone",
@@ -152,22 +139,13 @@ def test_web_pages_show_the_repository_and_pull_requests(sb: Sandbox) -> None:
     session = requests.Session()
     session.auth = (sb.bitbucket.username, sb.bitbucket.token)
     api = f"{sb.bitbucket_url}/2.0/repositories/{WS}/{SLUG}/pullrequests"
-    pr = session.post(
-        api, json={"title": "Enrich svc", "source": {"branch": {"name": "port/e"}}}
-    ).json()
+    pr = session.post(api, json={"title": "Enrich svc", "source": {"branch": {"name": "port/e"}}}).json()
     page = requests.get(pr["links"]["html"]["href"])
     assert page.status_code == 200
-    assert (
-        "#1 Enrich svc [OPEN]" in page.text
-        and "-a: 1" in page.text
-        and "+a: 3" in page.text
-    )
+    assert "#1 Enrich svc [OPEN]" in page.text and "-a: 1" in page.text and "+a: 3" in page.text
     listing = requests.get(f"{sb.bitbucket_web_url}/{WS}/{SLUG}").text
     assert "port/e" in listing and pr["links"]["html"]["href"] in listing
-    assert (
-        requests.get(f"{sb.bitbucket_web_url}/{WS}/{SLUG}/pull-requests/9").status_code
-        == 404
-    )
+    assert requests.get(f"{sb.bitbucket_web_url}/{WS}/{SLUG}/pull-requests/9").status_code == 404
 
 
 def test_a_large_push_arrives_chunked_and_intact(sb: Sandbox, tmp_path: Path) -> None:
@@ -179,9 +157,7 @@ def test_a_large_push_arrives_chunked_and_intact(sb: Sandbox, tmp_path: Path) ->
         clone_url(sb, sb.bitbucket.username, sb.bitbucket.token),
         str(work),
     )
-    blob = os.urandom(
-        3 * 1024 * 1024
-    )  # above git's 1 MiB post buffer: sent with chunked encoding
+    blob = os.urandom(3 * 1024 * 1024)  # above git's 1 MiB post buffer: sent with chunked encoding
     (work / "big.bin").write_bytes(blob)
     git("add", "big.bin", cwd=work)
     git(
@@ -198,7 +174,4 @@ def test_a_large_push_arrives_chunked_and_intact(sb: Sandbox, tmp_path: Path) ->
     git("push", "--quiet", "origin", "HEAD:refs/heads/big", cwd=work)
     assert sb.bitbucket.read_file(WS, SLUG, "big", "big.bin") == blob
     pushes = [r for r in sb.bitbucket.requests if r.path.endswith("/git-receive-pack")]
-    assert (
-        pushes[-1].headers.get("transfer-encoding") == "chunked"
-        and len(pushes[-1].body) > len(blob) // 2
-    )
+    assert pushes[-1].headers.get("transfer-encoding") == "chunked" and len(pushes[-1].body) > len(blob) // 2

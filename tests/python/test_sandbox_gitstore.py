@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from port_gitops.sandbox.gitstore import (
     GitError,
     GitRepository,
@@ -16,9 +17,7 @@ from port_gitops.sandbox.gitstore import (
 
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepository:
-    return GitRepository.init(
-        tmp_path / "acme" / "svc.git", git_environment(tmp_path), "main"
-    )
+    return GitRepository.init(tmp_path / "acme" / "svc.git", git_environment(tmp_path), "main")
 
 
 def git(repo: GitRepository, *args: str) -> str:
@@ -60,9 +59,7 @@ def test_commit_is_what_git_log_and_show_report(repo: GitRepository) -> None:
 
 def test_nested_paths_deletions_and_modes(repo: GitRepository) -> None:
     someone = Person("S", "s@x.io")
-    first = repo.commit_files(
-        [], {"a/b/c.txt": b"c", "keep.txt": b"k", "gone.txt": b"g"}, "m", someone
-    )
+    first = repo.commit_files([], {"a/b/c.txt": b"c", "keep.txt": b"k", "gone.txt": b"g"}, "m", someone)
     second = repo.commit_files(
         [first],
         {"gone.txt": None, "run.sh": b"#!/bin/sh\n"},
@@ -70,9 +67,7 @@ def test_nested_paths_deletions_and_modes(repo: GitRepository) -> None:
         someone,
         modes={"run.sh": "100755"},
     )
-    files = git(
-        repo, "ls-tree", "-r", "--format=%(objectmode) %(path)", second
-    ).splitlines()
+    files = git(repo, "ls-tree", "-r", "--format=%(objectmode) %(path)", second).splitlines()
     assert files == ["100644 a/b/c.txt", "100644 keep.txt", "100755 run.sh"]
     assert repo.read_file(second, "a/b/c.txt") == b"c"
     assert repo.read_file(second, "gone.txt") is None
@@ -132,9 +127,7 @@ def test_merge_trees_and_two_parent_commit(repo: GitRepository) -> None:
     base = repo.commit_files([], {"a": b"a\n", "b": b"b\n"}, "base", someone)
     ours = repo.commit_files([base], {"a": b"A\n"}, "ours", someone)
     theirs = repo.commit_files([base], {"b": b"B\n"}, "theirs", someone)
-    merged = repo.commit_tree(
-        repo.merge_trees(ours, theirs), [ours, theirs], "merge", someone
-    )
+    merged = repo.commit_tree(repo.merge_trees(ours, theirs), [ours, theirs], "merge", someone)
     assert repo.commit_info(merged).parents == (ours, theirs)
     assert (repo.read_file(merged, "a"), repo.read_file(merged, "b")) == (
         b"A\n",

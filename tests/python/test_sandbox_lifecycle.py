@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+
 from port_gitops.sandbox import Sandbox
 
 WS, SLUG = "acme", "svc"
@@ -36,9 +37,7 @@ def test_env_points_the_tool_at_the_sandbox() -> None:
             f"{env['BITBUCKET_URL']}/2.0/repositories/acme/x",
             auth=(env["BITBUCKET_USERNAME"], env["BITBUCKET_TOKEN"]),
         )
-        assert (
-            repo.status_code == 404
-        )  # authenticated, the repository just does not exist
+        assert repo.status_code == 404  # authenticated, the repository just does not exist
         token = requests.post(
             f"{env['PORT_BASE_URL']}/v1/auth/access_token",
             json={"clientId": env["PORT_CLIENT_ID"], "clientSecret": env["PORT_CLIENT_SECRET"]},
@@ -58,9 +57,7 @@ def test_close_leaves_no_thread_port_or_directory_behind() -> None:
     urls, root = [sb.bitbucket_url, sb.bitbucket_web_url, sb.port_url], sb.root
     idle = requests.Session()  # keeps its connection open (keep-alive) across the close
     idle.auth = (sb.bitbucket.username, sb.bitbucket.token)
-    assert (
-        idle.get(f"{sb.bitbucket_url}/2.0/repositories/{WS}/{SLUG}").status_code == 200
-    )
+    assert idle.get(f"{sb.bitbucket_url}/2.0/repositories/{WS}/{SLUG}").status_code == 200
     assert requests.get(f"{sb.bitbucket_web_url}/{WS}/{SLUG}").status_code == 200
     sb.close()
     assert set(threading.enumerate()) <= before
@@ -73,9 +70,7 @@ def test_close_leaves_no_thread_port_or_directory_behind() -> None:
 
 def test_tls_mode(tmp_path: Path) -> None:
     with Sandbox(tls=True) as sb:
-        assert sb.ca_bundle is not None and sb.env()["REQUESTS_CA_BUNDLE"] == str(
-            sb.ca_bundle
-        )
+        assert sb.ca_bundle is not None and sb.env()["REQUESTS_CA_BUNDLE"] == str(sb.ca_bundle)
         assert all(
             url.startswith("https://127.0.0.1:")
             for url in (sb.bitbucket_url, sb.bitbucket_web_url, sb.port_url)
@@ -84,23 +79,14 @@ def test_tls_mode(tmp_path: Path) -> None:
         api = f"{sb.bitbucket_url}/2.0/repositories/{WS}/{SLUG}"
         auth = (sb.bitbucket.username, sb.bitbucket.token)
         assert requests.get(api, auth=auth, verify=str(sb.ca_bundle)).status_code == 200
-        assert (
-            requests.get(
-                f"{sb.port_url}/v1/actions/runs/r", verify=str(sb.ca_bundle)
-            ).status_code
-            == 401
-        )
+        assert requests.get(f"{sb.port_url}/v1/actions/runs/r", verify=str(sb.ca_bundle)).status_code == 401
         for url in (api, sb.port_url):
             with pytest.raises(requests.exceptions.SSLError):
-                requests.get(
-                    url, auth=auth, verify=True
-                )  # the system's CAs do not know the sandbox's
+                requests.get(url, auth=auth, verify=True)  # the system's CAs do not know the sandbox's
         host = urlsplit(sb.bitbucket_web_url).netloc
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("GIT_")}, "GIT_SSL_CAINFO": str(sb.ca_bundle),
                "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0"}  # fmt: skip
-        clone = (
-            f"https://x-token-auth:{sb.bitbucket.access_token}@{host}/{WS}/{SLUG}.git"
-        )
+        clone = f"https://x-token-auth:{sb.bitbucket.access_token}@{host}/{WS}/{SLUG}.git"
         subprocess.run(
             ["git", "clone", "--quiet", clone, str(tmp_path / "c")],
             env=env,
@@ -133,9 +119,7 @@ def test_concurrent_replays_of_one_commit_land_once(sb_repo: Sandbox) -> None:
         form = {"branch": "port/e", "parents": main, "message": f"writer {n}"}
         return (
             _session(sb)
-            .post(
-                api, data=form, files={"port.yml": ("port.yml", f"n: {n}\n".encode())}
-            )
+            .post(api, data=form, files={"port.yml": ("port.yml", f"n: {n}\n".encode())})
             .status_code
         )
 

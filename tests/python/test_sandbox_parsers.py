@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+
 from port_gitops.sandbox.bbql import BBQLError, compile_query
 from port_gitops.sandbox.forms import FormError, parse_form
 

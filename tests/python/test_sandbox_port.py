@@ -11,6 +11,7 @@ import pytest
 import requests
 import yaml
 from conftest import require_shared
+
 from port_gitops.sandbox import Sandbox
 
 RUN = "r_test_1"
@@ -39,9 +40,7 @@ def conforms() -> Conforms:
     class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
         """The spec has unquoted `=` scalars (YAML 1.1's `value` tag): read them as strings."""
 
-    Loader.add_constructor(
-        "tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node)
-    )
+    Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
     spec = yaml.load(
         require_shared("specs/port.openapi.yaml").read_text(encoding="utf-8"),
         Loader=Loader,
@@ -62,11 +61,7 @@ def conforms() -> Conforms:
 
 def token(sb: Sandbox) -> str:
     body = {"clientId": sb.port.client_id, "clientSecret": sb.port.client_secret}
-    return str(
-        requests.post(f"{sb.port_url}/v1/auth/access_token", json=body).json()[
-            "accessToken"
-        ]
-    )
+    return str(requests.post(f"{sb.port_url}/v1/auth/access_token", json=body).json()["accessToken"])
 
 
 def run_url(sb: Sandbox, run_id: str = RUN, tail: str = "") -> str:
@@ -81,8 +76,7 @@ def test_access_token(sb: Sandbox, conforms: Conforms) -> None:
     conforms(first.json(), "/v1/auth/access_token", "post", 200)
     assert (first.json()["ok"], first.json()["tokenType"]) == (True, "Bearer")
     assert (
-        requests.post(endpoint, json=good).json()["accessToken"]
-        == first.json()["accessToken"]
+        requests.post(endpoint, json=good).json()["accessToken"] == first.json()["accessToken"]
     )  # one active token
     wrong = requests.post(endpoint, json={**good, "clientSecret": "nope"})
     assert wrong.status_code == 401
@@ -100,30 +94,21 @@ def test_access_token(sb: Sandbox, conforms: Conforms) -> None:
         conforms(invalid.json(), "/v1/auth/access_token", "post", 422)
 
 
-def test_run_endpoints_need_a_valid_bearer_token(
-    sb: Sandbox, conforms: Conforms
-) -> None:
+def test_run_endpoints_need_a_valid_bearer_token(sb: Sandbox, conforms: Conforms) -> None:
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": token(sb)}):
         response = requests.get(run_url(sb), headers=headers)
         assert response.status_code == 401, headers
         conforms(response.json(), "/v1/actions/runs/{run_id}", "get", 401)
 
 
-def test_expired_tokens_are_refused_until_a_new_one_is_fetched(
-    sb: Sandbox, port: requests.Session
-) -> None:
+def test_expired_tokens_are_refused_until_a_new_one_is_fetched(sb: Sandbox, port: requests.Session) -> None:
     old = port.headers["Authorization"]
     assert port.get(run_url(sb)).status_code == 200
     sb.port.expire_tokens()
     assert port.get(run_url(sb)).status_code == 401
     fresh = token(sb)
     assert f"Bearer {fresh}" != old
-    assert (
-        requests.get(
-            run_url(sb), headers={"Authorization": f"Bearer {fresh}"}
-        ).status_code
-        == 200
-    )
+    assert requests.get(run_url(sb), headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
 
 
 def test_patch_overwrites_each_key_and_a_status_ends_the_run(
@@ -162,9 +147,7 @@ def test_patch_overwrites_each_key_and_a_status_ends_the_run(
     }  # fmt: skip
 
 
-def test_a_finished_run_refuses_every_change(
-    sb: Sandbox, port: requests.Session, conforms: Conforms
-) -> None:
+def test_a_finished_run_refuses_every_change(sb: Sandbox, port: requests.Session, conforms: Conforms) -> None:
     port.patch(run_url(sb), json={"status": "FAILURE"})
     for method, tail, body in (
         ("PATCH", "", {"status": "SUCCESS"}),
@@ -191,52 +174,37 @@ def test_a_finished_run_refuses_every_change(
         [],
     ],
 )
-def test_patch_bodies_outside_the_schema_are_422(
-    sb: Sandbox, port: requests.Session, body: Any
-) -> None:
+def test_patch_bodies_outside_the_schema_are_422(sb: Sandbox, port: requests.Session, body: Any) -> None:
     response = port.patch(run_url(sb), json=body)
     assert (response.status_code, response.json()["error"]) == (422, "invalid_request")
     assert sb.port.runs[RUN]["status"] == "IN_PROGRESS"
 
 
-def test_unknown_run_is_404(
-    sb: Sandbox, port: requests.Session, conforms: Conforms
-) -> None:
+def test_unknown_run_is_404(sb: Sandbox, port: requests.Session, conforms: Conforms) -> None:
     response = port.patch(run_url(sb, "r_nope"), json={"status": "SUCCESS"})
     assert (response.status_code, response.json()["error"]) == (404, "not_found")
     conforms(response.json(), "/v1/actions/runs/{run_id}", "patch", 404)
     sb.port.auto_create_runs = True  # the `sandbox` command's convenience
-    assert (
-        port.patch(run_url(sb, "r_new"), json={"status": "SUCCESS"}).status_code == 200
-    )
+    assert port.patch(run_url(sb, "r_new"), json={"status": "SUCCESS"}).status_code == 200
     assert sb.port.runs["r_new"]["status"] == "SUCCESS"
 
 
-def test_a_synchronized_run_keeps_its_status_to_port(
-    sb: Sandbox, port: requests.Session
-) -> None:
+def test_a_synchronized_run_keeps_its_status_to_port(sb: Sandbox, port: requests.Session) -> None:
     sb.port.create_run("r_sync", synchronized=True)
     for tail, body in (
         ("", {"status": "SUCCESS"}),
         ("/logs", {"message": "m", "terminationStatus": "SUCCESS"}),
     ):
-        response = port.request(
-            "PATCH" if not tail else "POST", run_url(sb, "r_sync", tail), json=body
-        )
+        response = port.request("PATCH" if not tail else "POST", run_url(sb, "r_sync", tail), json=body)
         assert (response.status_code, response.json()["error"]) == (
             422,
             "run_synchronized_error",
         )
-    assert (
-        port.patch(run_url(sb, "r_sync"), json={"statusLabel": "fine"}).status_code
-        == 200
-    )
+    assert port.patch(run_url(sb, "r_sync"), json={"statusLabel": "fine"}).status_code == 200
     assert sb.port.runs["r_sync"]["status"] == "IN_PROGRESS"
 
 
-def test_logs_and_termination_by_log(
-    sb: Sandbox, port: requests.Session, conforms: Conforms
-) -> None:
+def test_logs_and_termination_by_log(sb: Sandbox, port: requests.Session, conforms: Conforms) -> None:
     first = port.post(run_url(sb, tail="/logs"), json={"message": "started"})
     assert first.status_code == 201
     conforms(first.json(), "/v1/actions/runs/{run_id}/logs", "post", 201)
@@ -252,9 +220,7 @@ def test_logs_and_termination_by_log(
     listing = port.get(run_url(sb, tail="/logs"), params={"limit": "1", "offset": "1"})
     conforms(listing.json(), "/v1/actions/runs/{run_id}/logs", "get", 200)
     assert [log["message"] for log in listing.json()["runLogs"]] == ["done"]
-    assert (
-        port.get(run_url(sb, tail="/logs"), params={"limit": "51"}).status_code == 422
-    )
+    assert port.get(run_url(sb, tail="/logs"), params={"limit": "51"}).status_code == 422
     snapshot = sb.port.runs[RUN]
     assert (snapshot["status"], snapshot["statusLabel"], snapshot["logs"]) == (
         "SUCCESS",
@@ -272,9 +238,7 @@ def test_logs_and_termination_by_log(
         {"message": "m", "link": "x"},
     ],
 )
-def test_log_bodies_outside_the_schema_are_422(
-    sb: Sandbox, port: requests.Session, body: Any
-) -> None:
+def test_log_bodies_outside_the_schema_are_422(sb: Sandbox, port: requests.Session, body: Any) -> None:
     response = port.post(run_url(sb, tail="/logs"), json=body)
     assert (response.status_code, response.json()["error"]) == (422, "invalid_request")
     assert sb.port.runs[RUN]["logs"] == []
