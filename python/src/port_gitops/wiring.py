@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import TYPE_CHECKING
 
+from port_gitops import config
 from port_gitops.config import BitbucketSettings
+from port_gitops.errors import UsageError
 from port_gitops.repo_ref import RepoRef
 
 if TYPE_CHECKING:
     import requests
 
+    from port_gitops.port_api import PortClient
     from port_gitops.retry import RetryPolicy
     from port_gitops.scm import Scm
 
@@ -41,4 +45,24 @@ def make_scm(
         access_token=settings.access_token,
         session=session,
         policy=policy,
+    )
+
+
+def port_client_from_args(args: argparse.Namespace, *, missing: str) -> PortClient:
+    """The Port client of `report`, `setup` and `validate --from-port`: credentials are required
+    (`missing` is the usage error when they are not set), the session and retry bounds come from flags."""
+    from port_gitops.http import make_session
+    from port_gitops.port_api import PortClient
+    from port_gitops.retry import RetryPolicy
+
+    port = config.port_settings(args)
+    if not port.has_credentials:
+        raise UsageError(missing)
+    retry = config.retry_settings(args)
+    return PortClient(
+        port.base_url,
+        port.client_id or "",
+        port.client_secret or "",
+        session=make_session(ca_bundle=args.ca_bundle),
+        policy=RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait),
     )

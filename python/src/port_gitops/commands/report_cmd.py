@@ -29,24 +29,13 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from port_gitops import config
-    from port_gitops.errors import InvalidInputError, JobFailedError, PortReportError, UsageError
-    from port_gitops.http import make_session
-    from port_gitops.port_api import PortClient
-    from port_gitops.retry import RetryPolicy
+    from port_gitops.errors import InvalidInputError, JobFailedError, PortReportError
+    from port_gitops.wiring import port_client_from_args
 
     if not args.run_id.strip() or any(c.isspace() for c in args.run_id):
         raise InvalidInputError(f"{args.run_id!r} is not a run id", field="--run-id")
-    port = config.port_settings(args)
-    if not port.has_credentials:
-        raise UsageError("PORT_CLIENT_ID and PORT_CLIENT_SECRET must be set to report to Port")
-    retry = config.retry_settings(args)
-    client = PortClient(
-        port.base_url,
-        port.client_id or "",
-        port.client_secret or "",
-        session=make_session(ca_bundle=args.ca_bundle),
-        policy=RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait),
+    client = port_client_from_args(
+        args, missing="PORT_CLIENT_ID and PORT_CLIENT_SECRET must be set to report to Port"
     )
     message = " ".join(args.message.split())
     try:

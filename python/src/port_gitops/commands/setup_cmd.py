@@ -69,12 +69,10 @@ def run(args: argparse.Namespace) -> int:
     import json
     import os
 
-    from port_gitops import config, resources
-    from port_gitops.errors import JobFailedError, PortGitopsError, PortReportError, UsageError
-    from port_gitops.http import make_session
+    from port_gitops import resources
+    from port_gitops.errors import JobFailedError, PortGitopsError, PortReportError
     from port_gitops.logsetup import register_secret
     from port_gitops.model import load_blueprints
-    from port_gitops.port_api import PortClient
     from port_gitops.port_setup import (
         TOKEN_ENV,
         Catalog,
@@ -84,15 +82,14 @@ def run(args: argparse.Namespace) -> int:
         plan_setup,
         webhook_url,
     )
-    from port_gitops.retry import RetryPolicy
+    from port_gitops.wiring import port_client_from_args
 
     token = os.environ.get(TOKEN_ENV, "").strip() or None
     register_secret(token)
     url = webhook_url(args.jenkins_url)
-    port = config.port_settings(args)
-    if not port.has_credentials:
-        raise UsageError("PORT_CLIENT_ID and PORT_CLIENT_SECRET must be set: setup writes through Port's API")
-    retry = config.retry_settings(args)
+    client = port_client_from_args(
+        args, missing="PORT_CLIENT_ID and PORT_CLIENT_SECRET must be set: setup writes through Port's API"
+    )
     blueprints = load_blueprints()
     template = json.loads(resources.read_text(resources.ACTION))
     action = action_definition(template, url, token, token_in_url=args.token_in_url)
@@ -100,13 +97,6 @@ def run(args: argparse.Namespace) -> int:
     output = _Output(as_json=args.json, dry_run=args.dry_run)
     if token is None:
         output.warn(f"{TOKEN_ENV} is not set: the Jenkins job is then reachable by anyone who knows its URL")
-    client = PortClient(
-        port.base_url,
-        port.client_id or "",
-        port.client_secret or "",
-        session=make_session(ca_bundle=args.ca_bundle),
-        policy=RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait),
-    )
     catalog = Catalog(client)
     try:
         client.authenticate()  # a 401 is exit 2 before anything is read

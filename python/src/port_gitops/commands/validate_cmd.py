@@ -94,27 +94,15 @@ def _read(path: str) -> str:
 
 def _from_port(args: argparse.Namespace) -> Blueprints:
     """The tenant's blueprints; Port refusing or unreachable is a configuration problem (exit 2)."""
-    from port_gitops import config
     from port_gitops.errors import PortReportError, UsageError
-    from port_gitops.http import host_of, make_session
+    from port_gitops.http import host_of
     from port_gitops.model import blueprints_from
-    from port_gitops.port_api import PortClient
     from port_gitops.port_setup import Catalog
-    from port_gitops.retry import RetryPolicy
+    from port_gitops.wiring import port_client_from_args
 
-    port = config.port_settings(args)
-    if not port.has_credentials:
-        raise UsageError("--from-port needs PORT_CLIENT_ID and PORT_CLIENT_SECRET")
-    retry = config.retry_settings(args)
-    client = PortClient(
-        port.base_url,
-        port.client_id or "",
-        port.client_secret or "",
-        session=make_session(ca_bundle=args.ca_bundle),
-        policy=RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait),
-    )
+    client = port_client_from_args(args, missing="--from-port needs PORT_CLIENT_ID and PORT_CLIENT_SECRET")
     try:
         definitions = Catalog(client).blueprints()
     except PortReportError as exc:
         raise UsageError(f"--from-port: {exc.message}") from exc
-    return blueprints_from(definitions, f"Port ({host_of(port.base_url)})")
+    return blueprints_from(definitions, f"Port ({host_of(client.base_url)})")
