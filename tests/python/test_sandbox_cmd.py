@@ -95,3 +95,20 @@ def test_sandbox_help() -> None:
     done = run_cli("sandbox", "--help")
     assert done.returncode == 0
     assert b"--tls" in done.stdout and b"export" in done.stdout
+
+
+def test_datacenter_flavour_enriches_end_to_end(tmp_path: Path) -> None:
+    process, env, comments = start_sandbox("--bitbucket", "datacenter", "--quiet")
+    try:
+        assert env["BITBUCKET_KIND"] == "datacenter" and env["BITBUCKET_PROJECT"] == "ACME"
+        assert any("/scm/acme/payments.git" in c for c in comments)
+        payload = shlex.split(next(c for c in comments if "enrich --payload" in c).split("--payload", 1)[1])[
+            0
+        ]
+        result = run_cli("enrich", "--payload", payload, "--json", env=env)
+        assert result.returncode == 0, result.stderr.decode()
+        assert json.loads(result.stdout)["outcome"] == "created"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    assert process.returncode == 0

@@ -31,7 +31,15 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tls", action="store_true", help="serve HTTPS with a certificate from a throw-away CA"
     )
-    parser.add_argument("--workspace", default="acme", help="the Bitbucket workspace to seed (default: acme)")
+    parser.add_argument(
+        "--bitbucket",
+        choices=("cloud", "datacenter"),
+        default="cloud",
+        help="which Bitbucket flavour to play",
+    )
+    parser.add_argument(
+        "--workspace", default="acme", help="the Bitbucket workspace (DC: project, upper-cased) to seed"
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each request on stderr")
 
 
@@ -39,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from port_gitops.sandbox import Sandbox
     from port_gitops.sandbox.example import seed_example
 
-    with Sandbox(tls=args.tls, workspace=args.workspace) as sandbox:
+    with Sandbox(tls=args.tls, flavour=args.bitbucket, workspace=args.workspace) as sandbox:
         example = seed_example(sandbox)
         sandbox.port.auto_create_runs = True
         payload = sandbox.root / "payload.json"
@@ -51,12 +59,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"# example payload ({example.workspace}/{example.slug}, Port run {example.run_id}):")
         print(f"#   port-gitops enrich --payload {shlex.quote(str(payload))}")
         print(f"# repository page (pull requests, branches): {example.repo_url}")
-        print(f"# git clone {sandbox.bitbucket_web_url}/{example.workspace}/{example.slug}.git"
+        print(f"# git clone {_clone_url(sandbox, example.workspace, example.slug)}"
               f"  (user {sandbox.bitbucket.username}, password $BITBUCKET_TOKEN)")  # fmt: skip
         print("# Ctrl-C stops the sandbox", flush=True)
         _wait_for_stop()
     print("port-gitops: sandbox stopped", file=sys.stderr)
     return 0
+
+
+def _clone_url(sandbox: Sandbox, owner: str, slug: str) -> str:
+    if sandbox.flavour == "datacenter":
+        repo = sandbox.bitbucket.repository(owner, slug)
+        assert repo is not None
+        return str(sandbox.bitbucket.clone_href(repo))  # type: ignore[attr-defined]
+    return f"{sandbox.bitbucket_web_url}/{owner}/{slug}.git"
 
 
 def _wait_for_stop() -> None:
