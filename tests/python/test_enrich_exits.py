@@ -227,3 +227,19 @@ def test_an_invalid_entity_we_would_write_is_invalid_input(
     assert "domain" in run.result["error"]
     assert all(req.method == "GET" for req in sb.bitbucket.requests), "nothing committed"
     assert sb.port.runs["r_bad_template"]["status"] == "FAILURE"
+
+
+def test_on_prem_tls_with_a_ca_bundle_and_without(tmp_path: Path) -> None:
+    with Sandbox(tls=True) as tls:
+        ex = seed_example(tls)
+        body = tmp_path / "p.json"
+        body.write_text(json.dumps(ex.payload))
+        env = {k: v for k, v in tls.env().items() if k != "REQUESTS_CA_BUNDLE"}
+        untrusted = run_cli("enrich", "--payload", str(body), "--json", env=env)
+        assert untrusted.returncode == 2 and b"--ca-bundle" in untrusted.stderr
+        trusted = run_cli(
+            "enrich", "--payload", str(body), "--json", "--ca-bundle", str(tls.ca_bundle), env=env
+        )
+        assert trusted.returncode == 0, trusted.stderr.decode()
+        assert json.loads(trusted.stdout)["outcome"] == "created"
+        assert tls.port.runs[ex.run_id]["status"] == "SUCCESS"
