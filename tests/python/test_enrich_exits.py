@@ -243,3 +243,13 @@ def test_on_prem_tls_with_a_ca_bundle_and_without(tmp_path: Path) -> None:
         assert trusted.returncode == 0, trusted.stderr.decode()
         assert json.loads(trusted.stdout)["outcome"] == "created"
         assert tls.port.runs[ex.run_id]["status"] == "SUCCESS"
+
+
+def test_a_port_yml_that_is_not_utf8_is_invalid_input_and_left_alone(sb: Sandbox, enrich: Enricher) -> None:
+    ex = seed_example(sb, slug="ledger", run_id="r_latin1")
+    sb.bitbucket.push(
+        ex.workspace, ex.slug, "main", {"port.yml": "- identifier: caf\xe9\n".encode("latin-1")}
+    )
+    run = enrich(ex.payload)
+    assert run.code == 3 and "not UTF-8" in run.result["error"]
+    assert all(req.method == "GET" for req in sb.bitbucket.requests)

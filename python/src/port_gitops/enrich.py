@@ -1,7 +1,7 @@
 """The use case: one pull request carrying the right port.yml, whatever state the repository is in.
 
 The outcome table (create-pull-request's model, over REST):
-- the base already holds the desired port.yml        -> none     (an open PR from our branch is declined)
+- the base already holds the desired port.yml     -> none      (an open PR from our branch is declined)
 - our branch is absent                            -> created   (branch + commit from the base tip, then PR)
 - our branch exists, no open PR, branch is stale  -> created   (branch recreated from the base tip)
 - open PR, branch holds the desired content       -> unchanged (nothing written)
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
-from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
 
 from port_gitops.errors import InvalidInputError, JobFailedError, UsageError
 from port_gitops.model import Blueprints, EnrichValues
@@ -61,10 +61,8 @@ class Progress:
     """Where each step is told: stderr progress and, when a run id is known, Port's run log."""
 
     port_log: Callable[[str], None] = lambda message: None
-    lines: List[str] = field(default_factory=list)
 
     def step(self, message: str) -> None:
-        self.lines.append(message)
         log.info("%s", message)
         self.port_log(message)
 
@@ -119,11 +117,16 @@ class Enrichment:
         return self._content_cache[key]
 
     def _desired(self, base_tip: str) -> MergeResult:
+        source = f"{self.job.repo.full_name}:{self.job.path}@{base_tip[:12]}"
         raw = self._read(base_tip)
-        existing = None if raw is None else raw.decode("utf-8")
+        try:
+            existing = None if raw is None else raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(
+                f"{source} is not UTF-8 text (byte {exc.start}); it is left untouched"
+            ) from None
         entities = render_entities(self.job.template_text, self.job.values)
         self.job.blueprints.check(entities)  # values used only by the template ({{ var.X }}) too
-        source = f"{self.job.repo.full_name}:{self.job.path}@{base_tip[:12]}"
         merged = merge(existing, entities, source=source)
         self._check_merged(merged.text, entities, source)
         return merged
