@@ -257,7 +257,7 @@ class _PortApi:
         return handler(request, run_id) if handler else _method_not_allowed(request)
 
     def access_token(self, request: Request) -> Response:
-        body = _json_object(request)
+        body = request.json_or_none()
         problem = _schema_problem(
             body, required=("clientId", "clientSecret"), allowed=("clientId", "clientSecret")
         )
@@ -278,21 +278,16 @@ class _PortApi:
         return self.port.with_run(run_id, lambda run: Response.json(200, {"ok": True, "run": run.json()}))
 
     def patch_run(self, request: Request, run_id: str) -> Response:
-        body = _json_object(request) if request.body else {}
+        body = request.json_or_none() if request.body else {}
         problem = _schema_problem(body, required=(), allowed=_PATCH_KEYS) or _value_problem(body)
         if problem:
             return port_error(422, "invalid_request", problem)
         assert isinstance(body, dict)
 
         def patch(run: _Run) -> Response:
-            if run.status != IN_PROGRESS:
-                return port_error(422, "run_exhausted", "Action run already finished execution")
-            if run.synchronized and "status" in body:
-                return port_error(
-                    422,
-                    "run_synchronized_error",
-                    "Cannot manually change status of a synchronized action run",
-                )
+            refused = _refuse_change(run, terminating="status" in body)
+            if refused:
+                return refused
             run.values.update({key: body[key] for key in body if key != "status"})
             run.updated_at = now_iso()
             if "status" in body:
@@ -327,21 +322,16 @@ class _PortApi:
         return self.port.with_run(run_id, logs)
 
     def post_log(self, request: Request, run_id: str) -> Response:
-        body = _json_object(request)
+        body = request.json_or_none()
         problem = _schema_problem(body, required=("message",), allowed=_LOG_KEYS) or _value_problem(body)
         if problem:
             return port_error(422, "invalid_request", problem)
         assert isinstance(body, dict)
 
         def append(run: _Run) -> Response:
-            if run.status != IN_PROGRESS:
-                return port_error(422, "run_exhausted", "Action run already finished execution")
-            if run.synchronized and "terminationStatus" in body:
-                return port_error(
-                    422,
-                    "run_synchronized_error",
-                    "Cannot manually change status of a synchronized action run",
-                )
+            refused = _refuse_change(run, terminating="terminationStatus" in body)
+            if refused:
+                return refused
             log = _Log("log_" + secrets.token_hex(8), body["message"], now_iso())
             run.logs.append(log)
             run.updated_at = log.created_at
@@ -365,11 +355,15 @@ def _method_not_allowed(request: Request) -> Response:
     return port_error(404, "not_found", f"Route {request.method}:{request.path} not found")
 
 
-def _json_object(request: Request) -> Any:
-    try:
-        return request.json()
-    except ValueError:
-        return None
+def _refuse_change(run: _Run, *, terminating: bool) -> Optional[Response]:
+    """Port's answer when a run can no longer change, or may not be ended by hand; None when it may."""
+    if run.status != IN_PROGRESS:
+        return port_error(422, "run_exhausted", "Action run already finished execution")
+    if run.synchronized and terminating:
+        return port_error(
+            422, "run_synchronized_error", "Cannot manually change status of a synchronized action run"
+        )
+    return None
 
 
 def _schema_problem(body: Any, *, required: tuple[str, ...], allowed: tuple[str, ...]) -> Optional[str]:

@@ -140,7 +140,7 @@ class PortCatalog:
             ("GET", "blueprints", 1): lambda: {"ok": True, "blueprints": list(self._blueprints.values())},
             ("POST", "blueprints", 1): lambda: {
                 "ok": True,
-                "blueprint": self._post_blueprint(_body(request)),
+                "blueprint": self._post_blueprint(request.json_or_none()),
             },
             ("GET", "blueprints", 2): lambda: {"ok": True, "blueprint": self._stored_blueprint(segments[1])},
             ("PUT", "blueprints", 2): lambda: {
@@ -160,7 +160,7 @@ class PortCatalog:
                 "entity": self._stored_entity(segments[1], segments[3]),
             },
             ("GET", "actions", 1): lambda: {"ok": True, "actions": list(self._actions.values())},
-            ("POST", "actions", 1): lambda: {"ok": True, "action": self._post_action(_body(request))},
+            ("POST", "actions", 1): lambda: {"ok": True, "action": self._post_action(request.json_or_none())},
             ("GET", "actions", 2): lambda: {"ok": True, "action": self._stored_action(segments[1])},
             ("PUT", "actions", 2): lambda: {"ok": True, "action": self._put_action(segments[1], request)},
         }
@@ -196,7 +196,7 @@ class PortCatalog:
 
     def _put_blueprint(self, identifier: str, request: Request) -> dict[str, Any]:
         existing = self._stored_blueprint(identifier)
-        body = _body(request)
+        body = request.json_or_none()
         if not isinstance(body, dict):
             raise _invalid("body must be object")
         if body.get("identifier", identifier) != identifier:
@@ -205,7 +205,7 @@ class PortCatalog:
 
     def _patch_blueprint(self, identifier: str, request: Request) -> dict[str, Any]:
         existing = self._stored_blueprint(identifier)
-        body = _body(request)
+        body = request.json_or_none()
         if not isinstance(body, dict):
             raise _invalid("body must be object")
         if body.get("identifier", identifier) != identifier:
@@ -274,7 +274,7 @@ class PortCatalog:
 
     def _put_action(self, identifier: str, request: Request) -> dict[str, Any]:
         existing = self._stored_action(identifier)
-        body = _body(request)
+        body = request.json_or_none()
         if isinstance(body, dict):
             body.setdefault("identifier", identifier)
         self._check_action(body)
@@ -332,7 +332,7 @@ class PortCatalog:
                 raise _invalid(f"querystring/{name} must be boolean")
             flags[name] = value == "true"
         definition = self._stored_blueprint(blueprint)
-        body = _body(request)
+        body = request.json_or_none()
         if not isinstance(body, dict):
             raise _invalid("body must be object")
         identifier = body.get("identifier") or "e_" + secrets.token_hex(6)
@@ -425,13 +425,6 @@ def _check_entity(blueprint: Mapping[str, Any], entity: Mapping[str, Any]) -> No
             raise Rejected(
                 422, "blueprint_schema_mismatch", f"Relation {key!r} is not defined in blueprint {name!r}"
             )
-
-
-def _body(request: Request) -> Any:
-    try:
-        return request.json()
-    except ValueError:
-        return None
 
 
 def _meta(stored: Mapping[str, Any]) -> set[str]:
