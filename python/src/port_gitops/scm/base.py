@@ -26,7 +26,7 @@ class PullRequest:
     description: str
     source: str  # branch names, without refs/heads/
     destination: str
-    reviewers: Tuple[str, ...]  # Cloud: account UUIDs "{...}"; Data Center: user slugs
+    reviewers: Tuple[str, ...]  # Cloud: account UUIDs "{...}"; Data Center: user names (login)
     version: Optional[int] = None  # Data Center's optimistic-locking version; None on Cloud
 
 
