@@ -270,10 +270,11 @@ class EnrichCommand:
         return exc.exit_code
 
     def _emit(self) -> None:
-        text = self.result.to_json()
+        # Everything that leaves the process goes through the secret mask, whatever put it in the result.
+        text = mask(self.result.to_json())
         if self.args.result_file:
             try:
-                self.result.write(self.args.result_file)
+                self.result.write(self.args.result_file, text)
             except OSError as exc:
                 print(f"port-gitops enrich: error: cannot write --result-file: {exc}", file=sys.stderr)
-        print(mask(text) if self.args.json else self.result.summary())
+        print(text if self.args.json else mask(self.result.summary()))

@@ -52,14 +52,15 @@ class Result:
             return f"{prefix}none: {self.repository} {self.base} already has the desired port.yml"
         return f"{prefix}{self.outcome}: {where}"
 
-    def write(self, path: str) -> None:
-        """Atomic write, so a reader (the Jenkins step) never sees half a file."""
+    @staticmethod
+    def write(path: str, text: str) -> None:
+        """Write the result JSON `text` atomically: a reader (the Jenkins step) never sees half a file."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=str(target.parent), prefix=".result-")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(self.to_json() + "\n")
+                handle.write(text + "\n")
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

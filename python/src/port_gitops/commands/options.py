@@ -7,6 +7,8 @@ import os
 import sys
 from typing import Any, Optional, Sequence
 
+from port_gitops.config import PORT_API_URL
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -60,7 +62,7 @@ def add_port_flags(parser: argparse.ArgumentParser) -> None:
         group,
         "--port-url",
         env="PORT_BASE_URL",
-        default="https://api.getport.io",
+        default=PORT_API_URL,
         help="Port API base URL (US region: https://api.us.getport.io)",
     )
 

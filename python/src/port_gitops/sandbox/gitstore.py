@@ -140,9 +140,6 @@ class GitRepository:
 
     # --- refs -------------------------------------------------------------------------------------
 
-    def head_branch(self) -> str:
-        return self.run("symbolic-ref", "--short", "HEAD").decode().strip()
-
     def set_head_branch(self, name: str) -> None:
         self.run("symbolic-ref", "HEAD", f"refs/heads/{name}")
 

@@ -111,10 +111,6 @@ class PortCatalog:
         with self._lock:
             self._post_blueprint(copy.deepcopy(dict(definition)))
 
-    def add_action(self, definition: Mapping[str, Any]) -> None:
-        with self._lock:
-            self._post_action(copy.deepcopy(dict(definition)))
-
     def blueprint(self, identifier: str) -> Optional[dict[str, Any]]:
         with self._lock:
             return copy.deepcopy(self._blueprints.get(identifier))
