@@ -7,13 +7,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from port_gitops.model import Blueprints, EnrichValues, blueprints_from, load_blueprints
 from port_gitops.portyml import merge, render_entities
 from port_gitops.sandbox.example import EXISTING_PORT_YML
 from port_gitops.validate import Problem, validate_text
 
-REPO = Path(__file__).resolve().parents[2]
 BUNDLED = load_blueprints()
 GUIDE_DOMAINS = """\
 - identifier: payment
