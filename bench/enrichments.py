@@ -88,8 +88,8 @@ class FlavourResult:
 
 def measure_flavour(flavour: str, runs: int, workdir: Path) -> Union[FlavourResult, str]:
     """The scenarios on `runs` fresh services, or why the flavour cannot be measured."""
-    # A flavour exists when both its sandbox and its client do (wiring.py imports port_gitops.scm.<kind>).
-    if importlib.util.find_spec(f"port_gitops.scm.{flavour}") is None:
+    # A flavour exists when both its sandbox and its client do (scm/<flavour>.py, underscores for dashes).
+    if importlib.util.find_spec(f"port_gitops.scm.{flavour.replace('-', '_')}") is None:
         return "n/a (not available)"
     try:
         sandbox = Sandbox(flavour=flavour)
@@ -97,7 +97,7 @@ def measure_flavour(flavour: str, runs: int, workdir: Path) -> Union[FlavourResu
         return "n/a (not available)"
     result = FlavourResult({label: [] for label, _, _ in SCENARIOS})
     print(
-        f"bench: Bitbucket {flavour}: {runs} services x first/unchanged/changed runs",
+        f"bench: {flavour}: {runs} services x first/unchanged/changed runs",
         file=sys.stderr,
         flush=True,
     )

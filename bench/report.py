@@ -9,7 +9,12 @@ from enrichments import SCENARIOS, Enrichment, FlavourResult
 from processes import median
 from sizes import MB, SizeResult
 
-FLAVOURS = (("cloud", "Bitbucket Cloud"), ("datacenter", "Bitbucket Data Center"))
+FLAVOURS = (
+    ("bitbucket-cloud", "Bitbucket Cloud"),
+    ("bitbucket-datacenter", "Bitbucket Data Center"),
+    ("github", "GitHub"),
+    ("gitlab", "GitLab"),
+)
 FLAT_SPREAD = 1.25  # "flat": the slowest size's median within 25 % of the fastest's
 
 

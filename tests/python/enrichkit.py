@@ -16,14 +16,9 @@ import pytest
 
 from port_gitops import cli, http, retry
 
-FLAVOURS = ["cloud"]
-try:  # Data Center joins the matrix when its sandbox flavour exists.
-    from port_gitops.sandbox import Sandbox
+from port_gitops.sandbox import FLAVOURS  # every flavour the sandbox plays joins the matrices
 
-    Sandbox(flavour="datacenter").close()
-    FLAVOURS.append("datacenter")
-except ValueError:
-    pass
+__all__ = ["FLAVOURS", "Enricher", "Run", "payload"]
 
 
 @dataclass

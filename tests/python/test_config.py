@@ -20,6 +20,7 @@ def parse(argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch)
         "PORT_BASE_URL",
         "PORT_GITOPS_MAX_ATTEMPTS",
         "BITBUCKET_PROJECT",
+        "PORT_GITOPS_SCM",
     ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
@@ -110,3 +111,34 @@ def test_retry_bounds_and_author_format(monkeypatch: pytest.MonkeyPatch) -> None
     assert config.author("Port Bot <bot@example.com>") == "Port Bot <bot@example.com>"
     with pytest.raises(UsageError, match="expected 'Name <email>'"):
         config.author("just-a-name")
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "scm"),
+    [
+        ([], {}, "bitbucket-cloud"),
+        ([], {"BITBUCKET_KIND": "datacenter"}, "bitbucket-datacenter"),
+        ([], {"PORT_GITOPS_SCM": "github"}, "github"),
+        (["--scm", "gitlab"], {"PORT_GITOPS_SCM": "github"}, "gitlab"),
+        (["--scm", "bitbucket-datacenter"], {"BITBUCKET_KIND": "datacenter"}, "bitbucket-datacenter"),
+    ],
+)
+def test_scm_from_flag_env_or_the_bitbucket_kind_alias(
+    argv: list[str], env: dict[str, str], scm: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert config.scm_kind(parse(argv, env, monkeypatch)) == scm
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        ([], {"PORT_GITOPS_SCM": "svn"}, "--scm/PORT_GITOPS_SCM: 'svn' is not valid; expected one of"),
+        ([], {"BITBUCKET_KIND": "server"}, "--bitbucket-kind/BITBUCKET_KIND: 'server' is not valid"),
+        (["--scm", "bitbucket-cloud", "--bitbucket-kind", "datacenter"], {}, "set only one of them"),
+    ],
+)
+def test_scm_conflicts_and_typos_are_usage_errors(
+    argv: list[str], env: dict[str, str], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        config.scm_kind(parse(argv, env, monkeypatch))

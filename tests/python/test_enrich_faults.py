@@ -25,7 +25,7 @@ PORT_STEPS = {
 }
 # Per flavour, every request of a first enrichment: (server, method, path regex, is a write).
 STEPS = {
-    "cloud": {
+    "bitbucket-cloud": {
         "read repository": ("bitbucket", "GET", REPO + r"$", False),
         "read branch tips": ("bitbucket", "GET", REPO + r"/refs/branches$", False),
         "read port.yml": ("bitbucket", "GET", REPO + r"/src/[0-9a-f]{40}/port\.yml$", False),
@@ -35,7 +35,7 @@ STEPS = {
         "create PR": ("bitbucket", "POST", REPO + r"/pullrequests$", True),
         **PORT_STEPS,
     },
-    "datacenter": {
+    "bitbucket-datacenter": {
         "read default branch": ("bitbucket", "GET", DC + r"/default-branch$", False),
         "read branch tips": ("bitbucket", "GET", DC + r"/branches$", False),
         "read port.yml": ("bitbucket", "GET", DC + r"/raw/port\.yml$", False),

@@ -129,7 +129,7 @@ def test_different_payload_updates_the_same_pr_and_keeps_reviewers(
 
 def _extra_reviewer(sb: Sandbox) -> list[str]:
     account = sb.bitbucket.add_user("Eli Extra", email="eli@example.com")
-    return [account.uuid if sb.flavour == "cloud" else account.nickname]
+    return [account.uuid if sb.flavour == "bitbucket-cloud" else account.nickname]
 
 
 def test_base_already_desired_gives_none_and_declines_a_redundant_pr(
@@ -278,3 +278,17 @@ def test_concurrent_runs_end_with_one_pr_and_one_consistent_port_yml(
     text = port_yml(sb, example, BRANCH)
     assert text.startswith(EXISTING_PORT_YML) and text.count("identifier: payments\n") == 1
     assert git(sb, example, "rev-list", "--count", f"main..{BRANCH}").strip() == "1"
+
+
+def test_draft_is_opened_as_a_draft_and_unsupported_pr_features_are_warned_about(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
+    run = enrich(example.payload, "--draft", "--label", "catalog", PORT_GITOPS_TEAM_REVIEWERS="platform")
+    assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+    [pr] = open_prs(sb, example)
+    assert pr.draft, "Bitbucket Cloud and Data Center both have draft pull requests"
+    assert run.result["scm"] == sb.flavour
+    assert run.result["warnings"] == [
+        "labels are not supported here; the pull request is opened without them",
+        "team reviewers are not supported here; the pull request is opened without them",
+    ]

@@ -17,7 +17,7 @@ from port_gitops.http import make_session
 from port_gitops.port_api import PortClient
 from port_gitops.retry import RetryPolicy
 from port_gitops.sandbox import Sandbox
-from port_gitops.scm.cloud import CloudScm
+from port_gitops.scm.bitbucket_cloud import CloudScm
 
 WS, SLUG = "acme", "payments"
 PROXY_VARIABLES = (

@@ -100,7 +100,7 @@ def test_sandbox_help() -> None:
 def test_datacenter_flavour_enriches_end_to_end(tmp_path: Path) -> None:
     process, env, comments = start_sandbox("--bitbucket", "datacenter", "--quiet")
     try:
-        assert env["BITBUCKET_KIND"] == "datacenter" and env["BITBUCKET_PROJECT"] == "ACME"
+        assert env["PORT_GITOPS_SCM"] == "bitbucket-datacenter" and env["BITBUCKET_PROJECT"] == "ACME"
         assert any("/scm/acme/payments.git" in c for c in comments)
         payload = shlex.split(next(c for c in comments if "enrich --payload" in c).split("--payload", 1)[1])[
             0

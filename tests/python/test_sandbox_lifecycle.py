@@ -24,14 +24,14 @@ def test_env_points_the_tool_at_the_sandbox() -> None:
     with Sandbox() as sb:
         env = sb.env()
         assert set(env) == {
-            "BITBUCKET_KIND", "BITBUCKET_URL", "BITBUCKET_WEB_URL", "BITBUCKET_WORKSPACE", "BITBUCKET_USERNAME",
+            "PORT_GITOPS_SCM", "BITBUCKET_URL", "BITBUCKET_WEB_URL", "BITBUCKET_WORKSPACE", "BITBUCKET_USERNAME",
             "BITBUCKET_TOKEN", "PORT_BASE_URL", "PORT_CLIENT_ID", "PORT_CLIENT_SECRET", "NO_PROXY", "no_proxy",
         }  # fmt: skip
         assert (env["BITBUCKET_URL"], env["BITBUCKET_WEB_URL"], env["PORT_BASE_URL"]) == (
             sb.bitbucket_url, sb.bitbucket_web_url, sb.port_url,
         )  # fmt: skip
         assert len({sb.bitbucket_url, sb.bitbucket_web_url, sb.port_url}) == 3
-        assert (env["BITBUCKET_KIND"], env["BITBUCKET_WORKSPACE"]) == ("cloud", "acme")
+        assert (env["PORT_GITOPS_SCM"], env["BITBUCKET_WORKSPACE"]) == ("bitbucket-cloud", "acme")
         assert "127.0.0.1" in env["NO_PROXY"].split(",")
         repo = requests.get(
             f"{env['BITBUCKET_URL']}/2.0/repositories/acme/x",

@@ -16,6 +16,11 @@ from urllib.parse import urlsplit
 from port_gitops.errors import UsageError
 from port_gitops.logsetup import register_secrets
 
+# The SCM flavours, by the names of `--scm`/PORT_GITOPS_SCM; each is one client module under scm/ and one
+# sandbox flavour under sandbox/ with the same name (underscores for dashes).
+SCM_KINDS = ("bitbucket-cloud", "bitbucket-datacenter", "github", "gitlab")
+# BITBUCKET_KIND (wave 1) names the Bitbucket flavours without the prefix; it stays an accepted alias.
+_BITBUCKET_KINDS = {"cloud": "bitbucket-cloud", "datacenter": "bitbucket-datacenter"}
 CLOUD_API_URL = "https://api.bitbucket.org"
 CLOUD_WEB_URL = "https://bitbucket.org"
 PORT_API_URL = "https://api.getport.io"
@@ -41,7 +46,7 @@ class PortSettings:
 
 @dataclass(frozen=True)
 class BitbucketSettings:
-    kind: str  # "cloud" | "datacenter"
+    kind: str  # "cloud" | "datacenter" (the Bitbucket flavour; `scm` is its --scm name)
     api_url: str
     web_url: str
     owner: str  # Cloud workspace or DC project key
@@ -49,6 +54,32 @@ class BitbucketSettings:
     username: Optional[str]
     token: Optional[str]
     access_token: Optional[str]
+
+    @property
+    def scm(self) -> str:
+        return _BITBUCKET_KINDS[self.kind]
+
+
+def scm_kind(args: argparse.Namespace) -> str:
+    """The flavour from --scm/PORT_GITOPS_SCM, else from the wave-1 alias --bitbucket-kind/BITBUCKET_KIND."""
+    scm = (getattr(args, "scm", None) or "").strip().lower()
+    kind = (getattr(args, "bitbucket_kind", None) or "").strip().lower()
+    if kind and kind not in _BITBUCKET_KINDS:
+        raise UsageError(
+            f"--bitbucket-kind/BITBUCKET_KIND: {kind!r} is not valid; expected cloud or datacenter"
+        )
+    if not scm:
+        return _BITBUCKET_KINDS.get(kind, "bitbucket-cloud")
+    if scm not in SCM_KINDS:
+        raise UsageError(
+            f"--scm/PORT_GITOPS_SCM: {scm!r} is not valid; expected one of {', '.join(SCM_KINDS)}"
+        )
+    if kind and scm.startswith("bitbucket") and _BITBUCKET_KINDS[kind] != scm:
+        raise UsageError(
+            f"--scm/PORT_GITOPS_SCM says {scm} but --bitbucket-kind/BITBUCKET_KIND says {kind}; "
+            "set only one of them"
+        )
+    return scm
 
 
 def _url(value: str, name: str) -> str:
@@ -99,11 +130,10 @@ def bitbucket_settings(
             "BITBUCKET_ACCESS_TOKEN (a repository, project or workspace access token), and unset "
             "BITBUCKET_APP_PASSWORD"
         )
-    kind = (args.bitbucket_kind or "cloud").lower()
-    if kind not in ("cloud", "datacenter"):
-        raise UsageError(
-            f"--bitbucket-kind/BITBUCKET_KIND: {kind!r} is not valid; expected cloud or datacenter"
-        )
+    scm = scm_kind(args)
+    if not scm.startswith("bitbucket-"):
+        raise ValueError(f"bitbucket_settings called for --scm {scm}")
+    kind = scm[len("bitbucket-") :]
     username, token = _env(environ, "BITBUCKET_USERNAME"), _env(environ, "BITBUCKET_TOKEN")
     access_token = _env(environ, "BITBUCKET_ACCESS_TOKEN")
     register_secrets([token, access_token])
@@ -154,6 +184,18 @@ def bitbucket_settings(
         token=token,
         access_token=access_token,
     )
+
+
+# The settings of whichever flavour --scm names; each has `scm`, `api_url`, `web_url`, `owner` and
+# `allowed_owners`.
+ScmSettings = BitbucketSettings
+
+
+def scm_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> ScmSettings:
+    scm = scm_kind(args)
+    if scm.startswith("bitbucket-"):
+        return bitbucket_settings(args, environ)
+    raise UsageError(f"--scm/PORT_GITOPS_SCM: {scm} is not available in this version")
 
 
 def author(value: Optional[str]) -> Optional[str]:

@@ -52,10 +52,14 @@ def run_demo(flavour: str) -> int:
 
     with Sandbox(flavour=flavour) as sb, tempfile.TemporaryDirectory(prefix="port-gitops-demo-") as tmp:
         workdir = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PORT_", "BITBUCKET_", "GITHUB_", "GITLAB_"))
+        }
         env.update(sb.env())
         example = seed_example(sb, run_id="r_demo_1")
-        _say(f"Sandbox: Bitbucket {flavour} at {sb.bitbucket_url}, Port at {sb.port_url}")
+        _say(f"Sandbox: {flavour} at {sb.scm_url}, Port at {sb.port_url}")
         _say(
             f"Seeded {example.workspace}/{example.slug}: its port.yml already describes another entity, "
             "with comments."

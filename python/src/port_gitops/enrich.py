@@ -24,6 +24,7 @@ from port_gitops.portyml import MergeResult, merge, render_entities, unified_dif
 from port_gitops.repo_ref import RepoRef
 from port_gitops.result import Result
 from port_gitops.scm import PullRequest, Scm, ScmConflict
+from port_gitops.scm.base import DRAFT, LABELS, TEAM_REVIEWERS
 from port_gitops.validate import validate_text
 
 log = logging.getLogger("port_gitops")
@@ -51,6 +52,9 @@ class EnrichJob:
     branch: Optional[str] = None
     base: Optional[str] = None
     reviewers: Tuple[str, ...] = ()
+    team_reviewers: Tuple[str, ...] = ()
+    labels: Tuple[str, ...] = ()
+    draft: bool = False
     author: Optional[str] = None
     dry_run: bool = False
     build_url: Optional[str] = None
@@ -283,15 +287,27 @@ class Enrichment:
         self._open_pr(base, desired, outcome="created")
 
     def _open_pr(self, base: str, desired: MergeResult, outcome: str) -> None:
-        reviewers = list(dict.fromkeys([*self.job.reviewers, *self.scm.default_reviewers()]))
+        job, features = self.job, self.scm.features
+        reviewers = list(dict.fromkeys([*job.reviewers, *self.scm.default_reviewers()]))
+        asked = {DRAFT: job.draft, LABELS: bool(job.labels), TEAM_REVIEWERS: bool(job.team_reviewers)}
+        for feature in sorted(name for name, wanted in asked.items() if wanted and name not in features):
+            warning = f"{feature} are not supported here; the pull request is opened without them"
+            if feature == DRAFT:
+                warning = "draft pull requests are not supported here; it is opened as ready for review"
+            self.result.warnings.append(warning)
+            log.warning("%s", warning)
         pr = self._write(
-            f"open a pull request {self.branch} -> {base}",
+            f"open a pull request {self.branch} -> {base}"
+            + (" (draft)" if job.draft and DRAFT in features else ""),
             lambda: self.scm.create_pr(
                 branch=self.branch,
                 base=base,
                 title=self._title(),
                 description=self._description(desired),
                 reviewers=reviewers,
+                labels=job.labels if LABELS in features else (),
+                team_reviewers=job.team_reviewers if TEAM_REVIEWERS in features else (),
+                draft=job.draft and DRAFT in features,
             ),
         )
         self.result.outcome = outcome

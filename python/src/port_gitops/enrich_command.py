@@ -79,13 +79,14 @@ class EnrichCommand:
         session = make_session(ca_bundle=args.ca_bundle)
         policy = RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait)
         self._start_reporter(port, session, policy)
-        bitbucket = config.bitbucket_settings(args, self.environ)
-        job = self._job(variables, fields, bitbucket)
+        scm_settings = config.scm_settings(args, self.environ)
+        self.result.scm = scm_settings.scm
+        job = self._job(variables, fields, scm_settings)
         if self.reporter is not None:
             self.reporter.authenticate()  # a Port 401 is exit 2, before anything is written
         from port_gitops.wiring import make_scm
 
-        scm = make_scm(bitbucket, job.repo, session=session, policy=policy)
+        scm = make_scm(scm_settings, job.repo, session=session, policy=policy)
         reporter = self.reporter
         progress = Progress(port_log=reporter.log if reporter is not None else (lambda m: None))
         Enrichment(job, scm, progress, self.result).run()
@@ -172,32 +173,18 @@ class EnrichCommand:
         self.reporter = RunReporter(client, self.result.port_run)
 
     def _job(
-        self, variables: Mapping[str, str], fields: Mapping[str, str], bitbucket: config.BitbucketSettings
+        self, variables: Mapping[str, str], fields: Mapping[str, str], scm_settings: config.ScmSettings
     ) -> EnrichJob:
-        from port_gitops import repo_ref, resources
+        from port_gitops import resources
         from port_gitops.commands.options import env_list
         from port_gitops.model import EnrichValues, load_blueprints
+        from port_gitops.wiring import repository
 
         args = self.args
         values = EnrichValues.from_variables(variables, fields=fields)
         blueprints = load_blueprints(args.blueprints)
         values.validate(blueprints)
-        if bitbucket.kind == "cloud":
-            repo = repo_ref.cloud_repository(
-                repo_url=values.repo_url,
-                entity=values.entity,
-                web_url=bitbucket.web_url,
-                workspace=bitbucket.owner,
-                allowed_workspaces=bitbucket.allowed_owners,
-            )
-        else:
-            repo = repo_ref.datacenter_repository(
-                repo_url=values.repo_url,
-                entity=values.entity,
-                web_url=bitbucket.web_url,
-                project=bitbucket.owner,
-                allowed_projects=bitbucket.allowed_owners,
-            )
+        repo = repository(scm_settings, repo_url=values.repo_url, entity=values.entity)
         template = self._template(args.template) if args.template else resources.read_text(resources.TEMPLATE)
         return EnrichJob(
             values=values,
@@ -208,6 +195,9 @@ class EnrichCommand:
             branch=check_branch_name(args.branch, "--branch/PORT_GITOPS_BRANCH") if args.branch else None,
             base=check_branch_name(args.base, "--base/PORT_GITOPS_BASE") if args.base else None,
             reviewers=tuple(env_list("PORT_GITOPS_REVIEWERS", args.reviewer)),
+            team_reviewers=tuple(env_list("PORT_GITOPS_TEAM_REVIEWERS", args.team_reviewer)),
+            labels=tuple(env_list("PORT_GITOPS_LABELS", args.label)),
+            draft=bool(args.draft),
             author=config.author(args.author),
             dry_run=bool(args.dry_run),
             build_url=self.environ.get("BUILD_URL") or None,

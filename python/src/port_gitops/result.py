@@ -21,6 +21,8 @@ class PortRun:
 class Result:
     outcome: str = "failed"  # created | updated | unchanged | none | failed
     dry_run: bool = False
+    scm: Optional[str] = None  # the --scm flavour, once known
+    action: Optional[str] = None  # the action identifier, once known
     repository: Optional[str] = None
     branch: Optional[str] = None
     base: Optional[str] = None

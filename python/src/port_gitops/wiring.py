@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
-from port_gitops import config
-from port_gitops.config import BitbucketSettings
+from port_gitops import config, repo_ref
+from port_gitops.config import ScmSettings
 from port_gitops.errors import UsageError
 from port_gitops.repo_ref import RepoRef
 
@@ -18,11 +18,10 @@ if TYPE_CHECKING:
     from port_gitops.scm import Scm
 
 
-def make_scm(
-    settings: BitbucketSettings, repo: RepoRef, *, session: requests.Session, policy: RetryPolicy
-) -> Scm:
-    if settings.kind == "datacenter":
-        from port_gitops.scm.datacenter import DataCenterScm
+def make_scm(settings: ScmSettings, repo: RepoRef, *, session: requests.Session, policy: RetryPolicy) -> Scm:
+    """The client of the flavour `settings.scm` names (its module is imported only when used)."""
+    if settings.scm == "bitbucket-datacenter":
+        from port_gitops.scm.bitbucket_datacenter import DataCenterScm
 
         return DataCenterScm(
             settings.api_url,
@@ -34,7 +33,9 @@ def make_scm(
             session=session,
             policy=policy,
         )
-    from port_gitops.scm.cloud import CloudScm
+    if settings.scm != "bitbucket-cloud":
+        raise UsageError(f"--scm {settings.scm} has no client in this version")
+    from port_gitops.scm.bitbucket_cloud import CloudScm
 
     return CloudScm(
         settings.api_url,
@@ -45,6 +46,25 @@ def make_scm(
         access_token=settings.access_token,
         session=session,
         policy=policy,
+    )
+
+
+def repository(settings: ScmSettings, *, repo_url: Optional[str], entity: str) -> RepoRef:
+    """Which repository the payload names, checked against the flavour's host and allow-list."""
+    if settings.scm == "bitbucket-datacenter":
+        return repo_ref.datacenter_repository(
+            repo_url=repo_url,
+            entity=entity,
+            web_url=settings.web_url,
+            project=settings.owner,
+            allowed_projects=settings.allowed_owners,
+        )
+    return repo_ref.cloud_repository(
+        repo_url=repo_url,
+        entity=entity,
+        web_url=settings.web_url,
+        workspace=settings.owner,
+        allowed_workspaces=settings.allowed_owners,
     )
 
 

@@ -6,24 +6,21 @@ the port.yml diff and the Port run's log and status; then runs again and shows `
 
 examples:
   port-gitops demo
-  port-gitops demo --bitbucket datacenter
+  port-gitops demo --scm bitbucket-datacenter
 """
 
 from __future__ import annotations
 
 import argparse
 
+from port_gitops.commands.options import add_flavour_flags, flavour
+
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--bitbucket",
-        choices=("cloud", "datacenter"),
-        default="cloud",
-        help="which Bitbucket flavour the sandbox plays",
-    )
+    add_flavour_flags(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from port_gitops.demo import run_demo
 
-    return run_demo(args.bitbucket)
+    return run_demo(flavour(args))

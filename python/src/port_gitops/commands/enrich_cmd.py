@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 
 from port_gitops.commands.options import (
-    add_bitbucket_flags,
     add_http_flags,
     add_port_flags,
+    add_scm_flags,
     env_bool,
     env_flag,
 )
@@ -55,6 +55,19 @@ def register(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="reviewer, repeatable; added to the default reviewers [env PORT_GITOPS_REVIEWERS, comma list]",
     )
+    job.add_argument(
+        "--team-reviewer",
+        action="append",
+        default=None,
+        help="team reviewer (GitHub: a team slug), repeatable [env PORT_GITOPS_TEAM_REVIEWERS, comma list]",
+    )
+    job.add_argument(
+        "--label",
+        action="append",
+        default=None,
+        help="pull request label (GitHub, GitLab), repeatable [env PORT_GITOPS_LABELS, comma list]",
+    )
+    env_bool(job, "--draft", env="PORT_GITOPS_DRAFT", help="open the pull request as a draft")
     env_flag(job, "--author", env="PORT_GITOPS_AUTHOR", help="commit author 'Name <email>'")
     env_bool(
         job,
@@ -79,7 +92,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="seconds a signed webhook stays valid",
     )
     add_port_flags(parser)
-    add_bitbucket_flags(parser)
+    add_scm_flags(parser)
     add_http_flags(parser)
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the result object instead of a summary line")

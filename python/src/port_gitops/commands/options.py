@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any, Optional, Sequence
 
-from port_gitops.config import PORT_API_URL
+from port_gitops.config import PORT_API_URL, SCM_KINDS
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -91,6 +91,34 @@ def add_http_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_scm_flags(parser: argparse.ArgumentParser) -> None:
+    """`--scm` and each flavour's own flags (each flavour's group names its credentials)."""
+    env_flag(
+        parser.add_argument_group("SCM"),
+        "--scm",
+        env="PORT_GITOPS_SCM",
+        choices=SCM_KINDS,
+        help="where the repositories live (default bitbucket-cloud; BITBUCKET_KIND=cloud/datacenter too)",
+    )
+    add_bitbucket_flags(parser)
+
+
+def add_flavour_flags(parser: argparse.ArgumentParser) -> None:
+    """`--scm` of the sandbox and the demo: which flavour the sandbox plays (not an env twin: a
+    PORT_GITOPS_SCM meant for real runs must not change what a demo shows)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--scm", choices=SCM_KINDS, help="which SCM flavour the sandbox plays (default bitbucket-cloud)"
+    )
+    group.add_argument(
+        "--bitbucket", choices=("cloud", "datacenter"), help="the older form of --scm bitbucket-*"
+    )
+
+
+def flavour(args: argparse.Namespace) -> str:
+    return str(args.scm or ("bitbucket-" + args.bitbucket if args.bitbucket else "bitbucket-cloud"))
+
+
 def add_bitbucket_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "Bitbucket (credentials: BITBUCKET_USERNAME + BITBUCKET_TOKEN, or BITBUCKET_ACCESS_TOKEN,"
@@ -100,9 +128,8 @@ def add_bitbucket_flags(parser: argparse.ArgumentParser) -> None:
         group,
         "--bitbucket-kind",
         env="BITBUCKET_KIND",
-        default="cloud",
         choices=("cloud", "datacenter"),
-        help="cloud or datacenter",
+        help="cloud or datacenter (the older form of --scm bitbucket-cloud/bitbucket-datacenter)",
     )
     env_flag(
         group,

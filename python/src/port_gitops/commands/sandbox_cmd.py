@@ -23,6 +23,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
+from port_gitops.commands.options import add_flavour_flags, flavour
+
 if TYPE_CHECKING:
     from port_gitops.sandbox import RecordedRequest, Sandbox
 
@@ -31,12 +33,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tls", action="store_true", help="serve HTTPS with a certificate from a throw-away CA"
     )
-    parser.add_argument(
-        "--bitbucket",
-        choices=("cloud", "datacenter"),
-        default="cloud",
-        help="which Bitbucket flavour to play",
-    )
+    add_flavour_flags(parser)
     parser.add_argument(
         "--workspace", default="acme", help="the Bitbucket workspace (DC: project, upper-cased) to seed"
     )
@@ -47,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from port_gitops.sandbox import Sandbox
     from port_gitops.sandbox.example import seed_example
 
-    with Sandbox(tls=args.tls, flavour=args.bitbucket, workspace=args.workspace) as sandbox:
+    with Sandbox(tls=args.tls, flavour=flavour(args), workspace=args.workspace) as sandbox:
         example = seed_example(sandbox)
         sandbox.port.auto_create_runs = True
         payload = sandbox.root / "payload.json"
@@ -59,20 +56,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"# example payload ({example.workspace}/{example.slug}, Port run {example.run_id}):")
         print(f"#   port-gitops enrich --payload {shlex.quote(str(payload))}")
         print(f"# repository page (pull requests, branches): {example.repo_url}")
-        print(f"# git clone {_clone_url(sandbox, example.workspace, example.slug)}"
-              f"  (user {sandbox.bitbucket.username}, password $BITBUCKET_TOKEN)")  # fmt: skip
+        print(f"# git clone {sandbox.scm.clone_url(example.workspace, example.slug)}"
+              f"  (user {sandbox.scm.username}, password: the token above)")  # fmt: skip
         print("# Ctrl-C stops the sandbox", flush=True)
         _wait_for_stop()
     print("port-gitops: sandbox stopped", file=sys.stderr)
     return 0
-
-
-def _clone_url(sandbox: Sandbox, owner: str, slug: str) -> str:
-    if sandbox.flavour == "datacenter":
-        repo = sandbox.bitbucket.repository(owner, slug)
-        assert repo is not None
-        return str(sandbox.bitbucket.clone_href(repo))  # type: ignore[attr-defined]
-    return f"{sandbox.bitbucket_web_url}/{owner}/{slug}.git"
 
 
 def _wait_for_stop() -> None:

@@ -25,7 +25,7 @@ import os
 import tempfile
 from pathlib import Path
 from types import TracebackType
-from typing import Optional
+from typing import Callable, Optional
 
 from port_gitops.sandbox.bitbucket_cloud import BitbucketCloudSandbox
 from port_gitops.sandbox.bitbucket_datacenter import BitbucketDataCenterSandbox
@@ -35,6 +35,7 @@ from port_gitops.sandbox.port import PortSandbox
 from port_gitops.sandbox.tls import make_server_context
 
 __all__ = [
+    "FLAVOURS",
     "BitbucketCloudSandbox",
     "BitbucketDataCenterSandbox",
     "Fault",
@@ -46,26 +47,35 @@ __all__ = [
 
 _LOOPBACK = "127.0.0.1,localhost"
 
+# The SCM flavours the sandbox plays, by their --scm names; the wave-1 names stay accepted.
+_HOSTS: dict[str, Callable[[Path], CodeHost]] = {
+    "bitbucket-cloud": BitbucketCloudSandbox,
+    "bitbucket-datacenter": BitbucketDataCenterSandbox,
+}
+FLAVOURS = tuple(_HOSTS)
+_ALIASES = {"cloud": "bitbucket-cloud", "datacenter": "bitbucket-datacenter"}
+
 
 class Sandbox:
-    """Bitbucket and Port on 127.0.0.1, at free ports, until `close()`. `flavour` names the Bitbucket
-    played: "cloud" (an API host and a web host) or "datacenter" (one server under the context path
-    /bitbucket; `workspace` is then its project key). Both share the git store and fault machinery.
+    """An SCM and Port on 127.0.0.1, at free ports, until `close()`. `flavour` names the SCM played, by
+    its --scm name (FLAVOURS): "bitbucket-cloud" (an API host and a web host), "bitbucket-datacenter"
+    (one server under the context path /bitbucket; `workspace` is then its project key), ... All share
+    the git store and fault machinery. `scm` is the code host (`bitbucket` is its wave-1 name).
     With `tls=True` every server speaks HTTPS with a certificate from a throw-away CA (`ca_bundle`)."""
 
-    def __init__(self, tls: bool = False, *, flavour: str = "cloud", workspace: str = "acme") -> None:
-        if flavour not in ("cloud", "datacenter"):
-            raise ValueError(f"unknown Bitbucket flavour {flavour!r}: expected 'cloud' or 'datacenter'")
+    def __init__(
+        self, tls: bool = False, *, flavour: str = "bitbucket-cloud", workspace: str = "acme"
+    ) -> None:
+        flavour = _ALIASES.get(flavour, flavour)
+        if flavour not in _HOSTS:
+            raise ValueError(f"unknown SCM flavour {flavour!r}: expected one of {', '.join(FLAVOURS)}")
         self.tls = tls
         self.flavour = flavour
         self.workspace = workspace
         self._directory = tempfile.TemporaryDirectory(prefix="port-gitops-sandbox-")
         self.root = Path(self._directory.name)
-        self.bitbucket: CodeHost = (
-            BitbucketCloudSandbox(self.root / "bitbucket")
-            if flavour == "cloud"
-            else BitbucketDataCenterSandbox(self.root / "bitbucket")
-        )
+        self.scm: CodeHost = _HOSTS[flavour](self.root / "scm")
+        self.bitbucket = self.scm
         self.port = PortSandbox()
         self.ca_bundle: Optional[Path] = None
 
@@ -73,12 +83,12 @@ class Sandbox:
         context = None
         if self.tls:
             context, self.ca_bundle = make_server_context(self.root / "tls")
-        self.bitbucket.start(context)
+        self.scm.start(context)
         self.port.start(context)
         return self
 
     def close(self) -> None:
-        self.bitbucket.close()
+        self.scm.close()
         self.port.close()
         self._directory.cleanup()
 
@@ -91,12 +101,14 @@ class Sandbox:
         self.close()
 
     @property
-    def bitbucket_url(self) -> str:
-        return self.bitbucket.url
+    def scm_url(self) -> str:
+        return self.scm.url
 
     @property
-    def bitbucket_web_url(self) -> str:
-        return self.bitbucket.web_url
+    def scm_web_url(self) -> str:
+        return self.scm.web_url
+
+    bitbucket_url, bitbucket_web_url = scm_url, scm_web_url  # wave-1 names
 
     @property
     def port_url(self) -> str:
@@ -108,18 +120,9 @@ class Sandbox:
         no_proxy = ",".join(
             filter(None, [os.environ.get("NO_PROXY") or os.environ.get("no_proxy"), _LOOPBACK])
         )
-        # Data Center: the web URL defaults to the server URL, and the owner is a project key.
-        where = (
-            {"BITBUCKET_WEB_URL": self.bitbucket.web_url, "BITBUCKET_WORKSPACE": self.workspace}
-            if self.flavour == "cloud"
-            else {"BITBUCKET_PROJECT": self.workspace.upper()}
-        )
         env = {
-            "BITBUCKET_KIND": self.flavour,
-            "BITBUCKET_URL": self.bitbucket.url,
-            **where,
-            "BITBUCKET_USERNAME": self.bitbucket.username,
-            "BITBUCKET_TOKEN": self.bitbucket.token,
+            "PORT_GITOPS_SCM": self.flavour,
+            **self.scm.client_env(self.workspace),
             "PORT_BASE_URL": self.port.url,
             "PORT_CLIENT_ID": self.port.client_id,
             "PORT_CLIENT_SECRET": self.port.client_secret,

@@ -34,6 +34,18 @@ class BitbucketCloudSandbox(CodeHost):
     """Bitbucket Cloud on loopback: `url` is the API base (the tool appends /2.0), `web_url` the
     host of repository and pull-request links and of git's smart HTTP (`{web_url}/{ws}/{slug}.git`)."""
 
+    def client_env(self, owner: str) -> dict[str, str]:
+        return {
+            "BITBUCKET_URL": self.url,
+            "BITBUCKET_WEB_URL": self.web_url,
+            "BITBUCKET_WORKSPACE": owner,
+            "BITBUCKET_USERNAME": self.username,
+            "BITBUCKET_TOKEN": self.token,
+        }
+
+    def clone_url(self, workspace: str, slug: str) -> str:
+        return self.web_href(self._require(workspace, slug), ".git")
+
     def api_app(self) -> App:
         return CloudApi(self)
 
@@ -183,7 +195,7 @@ class BitbucketCloudSandbox(CodeHost):
                 {"type": "participant", "user": user, "role": "REVIEWER", "approved": False, "state": None}
                 for user in reviewers
             ],
-            "draft": False,
+            "draft": pr.draft,
             "queued": False,
             "links": {
                 "self": {"href": api},

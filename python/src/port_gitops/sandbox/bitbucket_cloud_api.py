@@ -402,6 +402,7 @@ class CloudApi:
                 author=account,
                 reviewers=reviewers,
                 close_source_branch=bool(body.get("close_source_branch", False)),
+                draft=body.get("draft") is True,
             )
         except PullRequestRefused as refused:
             return _refusal(refused)

@@ -54,6 +54,18 @@ class BitbucketDataCenterSandbox(CodeHost):
 
     username = "port-bot"
 
+    def client_env(self, owner: str) -> dict[str, str]:
+        # The web URL defaults to the server URL, and the owner is a project key.
+        return {
+            "BITBUCKET_URL": self.url,
+            "BITBUCKET_PROJECT": owner.upper(),
+            "BITBUCKET_USERNAME": self.username,
+            "BITBUCKET_TOKEN": self.token,
+        }
+
+    def clone_url(self, workspace: str, slug: str) -> str:
+        return self.clone_href(self._require(workspace, slug))
+
     def __init__(self, root: Path, *, context_path: str = "/bitbucket") -> None:
         super().__init__(root)
         self.context_path = "/" + context_path.strip("/") if context_path.strip("/") else ""
@@ -228,7 +240,7 @@ class BitbucketDataCenterSandbox(CodeHost):
             "state": pr.state,
             "open": pr.state == "OPEN",
             "closed": pr.state != "OPEN",
-            "draft": False,
+            "draft": pr.draft,
             "createdDate": epoch_ms(pr.created_on),
             "updatedDate": epoch_ms(pr.updated_on),
             "fromRef": self._ref(repo, pr.source, pr.source_commit),

@@ -418,6 +418,7 @@ class DataCenterApi:
                     author=account,
                     reviewers=reviewers,
                     close_source_branch=False,  # a repository setting on Data Center, not a field
+                    draft=body.get("draft") is True,
                 )
             except PullRequestRefused as refused:
                 return _refusal(refused)

@@ -75,6 +75,7 @@ class PullRequest:
     created_on: str
     updated_on: str
     state: str = OPEN
+    draft: bool = False
     version: int = 0  # Data Center's optimistic lock: bumped on every change (Cloud ignores it)
     # While OPEN a pull request follows its branches; closing freezes the commits it was at.
     source_commit: Optional[str] = None
@@ -261,6 +262,14 @@ class CodeHost:
             raise KeyError(f"no repository {workspace}/{slug} in the sandbox")
         return repo
 
+    def client_env(self, owner: str) -> dict[str, str]:
+        """The flavour's part of the environment that points port-gitops at this host, for `owner`."""
+        raise NotImplementedError
+
+    def clone_url(self, workspace: str, slug: str) -> str:
+        """Where `git clone` finds the repository over smart HTTP."""
+        raise NotImplementedError
+
     def repository_url(self, workspace: str, slug: str) -> str:
         """The repository's web page, the form a payload's `repo_url` takes."""
         return self.web_href(self._require(workspace, slug))
@@ -358,6 +367,7 @@ class CodeHost:
         author: Account,
         reviewers: list[Account],
         close_source_branch: bool,
+        draft: bool = False,
     ) -> tuple[PullRequest, bool]:
         """A new OPEN pull request, or the existing OPEN one for the same branches refreshed with
         these values (Cloud's silent update). Returns (pull request, created)."""
@@ -388,6 +398,7 @@ class CodeHost:
                 author=author,
                 reviewers=reviewers,
                 close_source_branch=close_source_branch,
+                draft=draft,
                 created_on=stamp,
                 updated_on=stamp,
             )

@@ -1,4 +1,4 @@
-"""The SCM seam (see base.py) and its errors. Concrete clients: `scm.cloud.CloudScm` (imported on
+"""The SCM seam (see base.py) and its errors. Concrete clients: `scm.bitbucket_cloud.CloudScm` (imported on
 demand by the wiring, so that importing the seam does not import atlassian-python-api)."""
 
 from __future__ import annotations

@@ -1,14 +1,19 @@
-"""The seam between the use case and a Bitbucket flavour (Cloud or Data Center).
+"""The seam between the use case and an SCM flavour (Bitbucket Cloud or Data Center, GitHub, GitLab).
 
-`enrich.py` speaks only this Protocol; `scm/cloud.py` and `scm/datacenter.py` implement it, and raise
-the errors in `scm/errors.py`. Commits are addressed by full SHA everywhere: branch names with `/`
+`enrich.py` speaks only this Protocol; each `--scm` flavour implements it in one module of the same
+name (`scm/bitbucket_cloud.py`, `scm/bitbucket_datacenter.py`, ...) and raises the errors in
+`scm/errors.py`. Commits are addressed by full SHA everywhere: branch names with `/`
 do not work as revisions in Cloud's `src` API, and a SHA pins exactly what was read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Protocol, Sequence, Tuple
+from typing import ClassVar, FrozenSet, Optional, Protocol, Sequence, Tuple
+
+# Pull-request features beyond title, description and reviewers, which not every flavour has. A flavour
+# lists what it supports in `Scm.features`; the use case warns (never fails) when one it lacks is asked for.
+DRAFT, LABELS, TEAM_REVIEWERS = "draft", "labels", "team reviewers"
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class PullRequest:
 
 
 class Scm(Protocol):
+    features: ClassVar[FrozenSet[str]]  # of DRAFT, LABELS, TEAM_REVIEWERS
+
     def repository(self) -> RepoInfo: ...
 
     def branch_tip(self, branch: str) -> Optional[str]:
@@ -71,8 +78,19 @@ class Scm(Protocol):
     def find_open_pr(self, branch: str) -> Optional[PullRequest]: ...
 
     def create_pr(
-        self, *, branch: str, base: str, title: str, description: str, reviewers: Sequence[str]
-    ) -> PullRequest: ...
+        self,
+        *,
+        branch: str,
+        base: str,
+        title: str,
+        description: str,
+        reviewers: Sequence[str],
+        labels: Sequence[str] = (),
+        team_reviewers: Sequence[str] = (),
+        draft: bool = False,
+    ) -> PullRequest:
+        """Open the pull request; `labels`, `team_reviewers` and `draft` only where `features` has them."""
+        ...
 
     def update_pr(self, pr: PullRequest, *, title: str, description: str) -> PullRequest:
         """New title and description; reviewers and destination are kept. ScmConflict if no longer open."""

@@ -2,7 +2,8 @@
 the choice of credential, and one request's retries and error classification.
 
 Each flavour keeps what really differs: its URL shapes, its error bodies and the advice in its
-messages (see `scm/cloud.py` and `scm/datacenter.py`). Nothing here imports atlassian-python-api.
+messages (see `scm/bitbucket_cloud.py` and `scm/bitbucket_datacenter.py`). Nothing here imports
+atlassian-python-api.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from contract import assert_requests_match_spec, operations, request_problems
 from port_gitops.http import make_session
 from port_gitops.retry import RetryPolicy
 from port_gitops.sandbox import Sandbox
-from port_gitops.scm.cloud import CloudScm
+from port_gitops.scm.bitbucket_cloud import CloudScm
 
 WS, SLUG = "acme", "payments"
 BRANCH = "port/enrich-payments"

@@ -30,7 +30,7 @@ from port_gitops.scm import (
     ScmNotFound,
     ScmRateLimited,
 )
-from port_gitops.scm.cloud import CloudScm
+from port_gitops.scm.bitbucket_cloud import CloudScm
 
 WS = "acme"
 EXISTING = (

@@ -20,7 +20,7 @@ from port_gitops.http import make_session
 from port_gitops.retry import RetryPolicy
 from port_gitops.sandbox import Sandbox
 from port_gitops.sandbox.bitbucket_datacenter import BitbucketDataCenterSandbox
-from port_gitops.scm.datacenter import DataCenterScm
+from port_gitops.scm.bitbucket_datacenter import DataCenterScm
 
 KEY, SLUG = "ACME", "payments"
 BRANCH = "port/enrich-payments"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from typing import Any, Collection, Optional, Sequence
+from typing import Any, ClassVar, Collection, FrozenSet, Optional, Sequence
 from urllib.parse import quote
 
 import requests
@@ -25,7 +25,7 @@ from atlassian.bitbucket.cloud import Cloud
 
 from port_gitops.http import host_of
 from port_gitops.retry import RetryPolicy
-from port_gitops.scm.base import PullRequest, RepoInfo
+from port_gitops.scm.base import DRAFT, PullRequest, RepoInfo
 from port_gitops.scm.common import (
     RequestRunner,
     choose_credential,
@@ -98,6 +98,8 @@ def _error_body(response: requests.Response) -> dict[str, Any]:
 
 
 class CloudScm:
+    features: ClassVar[FrozenSet[str]] = frozenset({DRAFT})
+
     def __init__(
         self,
         api_url: str,
@@ -297,8 +299,18 @@ class CloudScm:
         return tip
 
     def create_pr(
-        self, *, branch: str, base: str, title: str, description: str, reviewers: Sequence[str]
+        self,
+        *,
+        branch: str,
+        base: str,
+        title: str,
+        description: str,
+        reviewers: Sequence[str],
+        labels: Sequence[str] = (),
+        team_reviewers: Sequence[str] = (),
+        draft: bool = False,
     ) -> PullRequest:
+        del labels, team_reviewers  # not in `features`: Bitbucket has neither
         what = f"open a pull request {branch} -> {base}"
         body: dict[str, Any] = {
             "title": title,
@@ -308,6 +320,8 @@ class CloudScm:
             "close_source_branch": True,
             "reviewers": [_account(r) for r in reviewers],
         }
+        if draft:
+            body["draft"] = True
         # A replay is safe: Cloud answers a second create for the same source with the open PR.
         response = self._call(
             "POST", f"{self._repo}/pullrequests", what=what, idempotent=True, data=body, passthrough=(400,)

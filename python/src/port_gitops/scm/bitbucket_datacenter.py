@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import logging
 import posixpath
-from typing import Any, Callable, Collection, Optional, Sequence
+from typing import Any, Callable, ClassVar, Collection, FrozenSet, Optional, Sequence
 from urllib.parse import quote
 
 import requests
@@ -42,7 +42,7 @@ from atlassian import Bitbucket
 
 from port_gitops.http import host_of
 from port_gitops.retry import RetryPolicy
-from port_gitops.scm.base import PullRequest, RepoInfo
+from port_gitops.scm.base import DRAFT, PullRequest, RepoInfo
 from port_gitops.scm.common import (
     RequestRunner,
     choose_credential,
@@ -97,6 +97,8 @@ def _users(entries: Any) -> list[str]:
 
 
 class DataCenterScm:
+    features: ClassVar[FrozenSet[str]] = frozenset({DRAFT})
+
     def __init__(
         self,
         api_url: str,
@@ -338,19 +340,31 @@ class DataCenterScm:
         return self._files[(commit, path)]
 
     def create_pr(
-        self, *, branch: str, base: str, title: str, description: str, reviewers: Sequence[str]
+        self,
+        *,
+        branch: str,
+        base: str,
+        title: str,
+        description: str,
+        reviewers: Sequence[str],
+        labels: Sequence[str] = (),
+        team_reviewers: Sequence[str] = (),
+        draft: bool = False,
     ) -> PullRequest:
+        del labels, team_reviewers  # not in `features`: Bitbucket has neither
         what = f"open a pull request {branch} -> {base}"
         wanted = list(dict.fromkeys([*reviewers, *self._reviewers_for(branch, base)]))
 
         def send(names: Sequence[str]) -> requests.Response:
-            body = {
+            body: dict[str, Any] = {
                 "title": title,
                 "description": description,
                 "fromRef": {"id": f"refs/heads/{valid_branch(branch)}"},
                 "toRef": {"id": f"refs/heads/{valid_branch(base)}"},
                 "reviewers": [{"user": {"name": name}} for name in names],
             }
+            if draft:
+                body["draft"] = True
             # A replay is safe: the second create answers 409 with the pull request the first made.
             return self._call(
                 lambda: self._bb.create_pull_request(self.project, self.slug, body),

@@ -35,7 +35,7 @@ from port_gitops.scm import (
     ScmNotFound,
     ScmRateLimited,
 )
-from port_gitops.scm.datacenter import DataCenterScm
+from port_gitops.scm.bitbucket_datacenter import DataCenterScm
 
 KEY = "ACME"
 EXISTING = (

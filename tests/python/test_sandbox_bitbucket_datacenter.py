@@ -101,7 +101,7 @@ def test_env_points_the_tool_at_one_server_under_a_context_path(
     sb: Sandbox, bb: BitbucketDataCenterSandbox
 ) -> None:
     env = sb.env()
-    assert env["BITBUCKET_KIND"] == "datacenter" and env["BITBUCKET_PROJECT"] == "ACME"
+    assert env["PORT_GITOPS_SCM"] == "bitbucket-datacenter" and env["BITBUCKET_PROJECT"] == "ACME"
     assert env["BITBUCKET_URL"] == sb.bitbucket_url == sb.bitbucket_web_url
     assert env["BITBUCKET_URL"].endswith("/bitbucket")
     assert "BITBUCKET_WEB_URL" not in env and "BITBUCKET_WORKSPACE" not in env  # the defaults apply
