@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from port_gitops import cli, http, retry
-
 from port_gitops.sandbox import FLAVOURS  # every flavour the sandbox plays joins the matrices
 
 __all__ = ["FLAVOURS", "Enricher", "Run", "payload"]

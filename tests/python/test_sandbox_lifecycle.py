@@ -46,7 +46,7 @@ def test_env_points_the_tool_at_the_sandbox() -> None:
 
 
 def test_unknown_flavours_are_refused() -> None:
-    with pytest.raises(ValueError, match="'cloud' or 'datacenter'"):
+    with pytest.raises(ValueError, match="expected one of bitbucket-cloud, bitbucket-datacenter"):
         Sandbox(flavour="server")
 
 
