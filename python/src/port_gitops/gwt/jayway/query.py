@@ -2,7 +2,8 @@
 
 `JsonPath.read` semantics on top of `find()`:
 - a definite path gives its single value or "not found"; an indefinite one always a list;
-- two ng node types get a guard on what they accept (see _jayway_nodes): the rest is ng's own;
+- ng's wildcard is replaced, and two ng node types get a guard on what they accept (see
+  _jayway_nodes): the rest is ng's own;
 - where Jayway throws instead of skipping (a property, index or filter that does not fit, while the
   path is still definite), an indefinite path that found nothing is not found rather than `[]`;
 - leaf multi-properties become one merged object each; a tail `length()` is applied per match.
@@ -14,7 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple
 
-from jsonpath_ng import DatumInContext, Index, JSONPath
+import jsonpath_ng.jsonpath
+from jsonpath_ng import DatumInContext, Fields, Index, JSONPath
 from jsonpath_ng import Slice as NgSlice
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext import parse as ng_parse
@@ -24,6 +26,7 @@ from port_gitops.gwt.jayway.errors import InvalidPath, PathNotFound, Unsupported
 from port_gitops.gwt.jayway.tokens import Filter, Indexes, Length, Path, Property, Slice, Token
 from port_gitops.gwt.jayway.translate import translate
 
+_NG_WILDCARD = getattr(jsonpath_ng.jsonpath, "Wildcard", ())  # ng's own `*` node, from 1.16
 _parsed: Dict[str, JSONPath] = {}
 _parse_lock = threading.Lock()  # ng's parse rebuilds PLY tables through module globals: one at a time
 
@@ -158,8 +161,41 @@ class _JaywayFilter(NgFilter):  # type: ignore[misc]
         return [c for c in candidates if all(e.find(c.value) for e in self.expressions)]
 
 
+class _JaywayWildcard(JSONPath):  # type: ignore[misc]
+    """Jayway's `*` and `[*]`: an object's values, or a list's items, and nothing from a scalar.
+
+    ng's own `*` changed meaning between the releases pyproject admits (up to 1.10 an object's values
+    only, from 1.11 a list's items too, as RFC 9535), so this node answers the same on all of them.
+    An object's values come from ng's own `*` node, which gives them on every release.
+    """
+
+    def __init__(self, values: JSONPath) -> None:
+        self.values = values
+
+    def find(self, datum: Any) -> List[DatumInContext]:
+        datum = DatumInContext.wrap(datum)
+        if isinstance(datum.value, list):
+            return [DatumInContext(v, path=Index(i), context=datum) for i, v in enumerate(datum.value)]
+        return list(self.values.find(datum)) if isinstance(datum.value, dict) else []
+
+    def __str__(self) -> str:
+        return "*"
+
+    def __repr__(self) -> str:
+        return "JaywayWildcard()"
+
+
+def _is_wildcard(node: JSONPath) -> bool:
+    """ng's parse of a bare `*`: `Fields('*')` up to 1.15, a `Wildcard` node from 1.16."""
+    if isinstance(node, Fields):
+        return tuple(node.fields) == ("*",)
+    return isinstance(node, _NG_WILDCARD)
+
+
 def _jayway_nodes(tree: JSONPath) -> JSONPath:
-    """The parsed tree with ng's Slice and Filter nodes swapped for the guarded ones above."""
+    """The parsed tree with ng's wildcard, Slice and Filter nodes swapped for the ones above."""
+    if _is_wildcard(tree):
+        return _JaywayWildcard(tree)
     if isinstance(tree, NgSlice):
         return _JaywaySlice(tree.start, tree.end, tree.step)
     if isinstance(tree, NgFilter):

@@ -7,7 +7,9 @@ refused here as Unsupported, with the reason:
 - names are always bracket-quoted: ng reads `a+b`, `true`, `where`, `a:b` or `café` otherwise;
 - an index `[n]` becomes the slice `[n:n+1]` (`[-1]` becomes `[-1:]`): ng's Index crashes on an
   object or a short list, its Slice does not; several indexes become a union, in Jayway's order;
-- `[*]` / `.*` becomes `(*|[*])`: ng's `*` gives an object's values, its `[*]` a list's items;
+- `[*]` / `.*` becomes `.*`, which query.py swaps for one node giving an object's values or a list's
+  items: ng's own `*` changed meaning across the releases pyproject admits (up to 1.10 only an
+  object's values, from 1.11 a list's items too), so no ng text answers the same on all of them;
 - a slice is rewritten where Jayway's differs from Python's (a negative start wraps each index
   separately, a non-negative start with a negative end selects nothing);
 - a leaf `['a','b']` becomes `` (`this`|['a','b']) ``: the object itself marks where each merged
@@ -62,7 +64,7 @@ def translate(tokens: Tuple[Token, ...], *, merge_leaf: bool = False) -> str:
             step = "(`this`|" + _names(token.names) + ")"
         else:
             step = _step(token)
-        if step.startswith("(") and not after_scan:
+        if step.startswith(("(", "*")) and not after_scan:
             text += "."
         text += step
         after_scan = False
@@ -91,7 +93,7 @@ def _step(token: Token) -> str:
     if isinstance(token, Slice):
         return _slice(token)
     if isinstance(token, Wildcard):
-        return "(*|[*])"
+        return "*"
     if isinstance(token, Filter):
         return _filter(token.criteria)
     raise AssertionError(f"no jsonpath-ng step for {token}")  # Root, Scan and Length are handled above
