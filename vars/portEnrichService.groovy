@@ -29,10 +29,12 @@ import groovy.transform.Field
 ]
 @Field static final List<String> REQUIRED_VALUES = ['entity', 'domain', 'type', 'lifecycle', 'repoUrl']
 @Field static final List<String> SWITCHES = ['dryRun', 'verifySignature']
+// The result file's outcome while the tool still runs: it names the run id and whether it was verified.
+@Field static final String RUNNING = 'running'
 // Parameters of both call and reportFailure; each adds its own (SETTINGS and VALUES belong to call).
 @Field static final List<String> TOOL_KEYS = ['portCredentialsId', 'python', 'command']
 @Field static final List<String> CALL_KEYS = ['payload', 'bitbucketCredentialsId', 'bitbucketTokenCredentialsId']
-@Field static final List<String> REPORT_KEYS = ['runId', 'message', 'portBaseUrl']
+@Field static final List<String> REPORT_KEYS = ['runId', 'message', 'portBaseUrl', 'verifySignature']
 
 // The only shell script this step runs. Everything it needs is in its environment.
 @Field static final String TOOL_SCRIPT = '''set +x +e
@@ -71,11 +73,12 @@ Map call(Map config = [:]) {
     List credentials = portCredentials(config) + bitbucketCredentials(config)
     int status = runTool(config, dir, settingsEnv(config) + ['PORT_GITOPS_STEP_ACTION=enrich'], credentials)
     Map result = parseResult(readIfExists("${dir}/result.json"))
-    if (result) {
+    boolean finished = result && result.outcome != RUNNING
+    if (finished) {
         // The tool finished and has dealt with the Port run itself (or must not touch it): see reportFailure.
         env.PORT_GITOPS_OUTCOME = String.valueOf(result.outcome)
     }
-    if (!result || !(status in [0, 4])) {
+    if (!finished || !(status in [0, 4])) {
         String reason = result?.error ?: lastLine(readIfExists("${dir}/stderr.log"))
         error("${STEP}: ${reason ?: 'port-gitops wrote no result file'} (port-gitops exit ${status})")
     }
@@ -87,8 +90,10 @@ Map call(Map config = [:]) {
 
 /**
  * For a pipeline's post { failure / aborted }: close the Port run as FAILURE when the build died
- * before port-gitops finished (bootstrap error, timeout, abort). Does nothing when the tool finished,
- * since it has then reported itself or, after a rejected signature, must not trust the run id.
+ * before port-gitops finished (bootstrap error, timeout, abort, the tool killed). Does nothing when the
+ * tool finished, since it has then reported itself or, after a rejected signature, must not trust the
+ * run id. With verifySignature: true, closes only a run id the tool verified (its result file says so
+ * from the moment the signature passed): a forged request never gets someone else's run closed.
  * Returns whether the run was closed; never fails the build a second time.
  */
 boolean reportFailure(Map config = [:]) {
@@ -105,6 +110,11 @@ boolean reportFailure(Map config = [:]) {
         echo("${STEP}.reportFailure: no Port run id (a build not started by Port), nothing to close")
         return false
     }
+    if (config.verifySignature?.toString() == 'true' && !verifiedRunId(config.runId.toString())) {
+        echo("${STEP}.reportFailure: the Port run is left open: port-gitops never verified the webhook " +
+             'signature of the request that named it (verifySignature: true)')
+        return false
+    }
     String dir = prepareTool(config)
     String message = config.message ?:
         "The Jenkins build ended (${currentBuild.currentResult}) before port-gitops could report"
@@ -118,8 +128,18 @@ boolean reportFailure(Map config = [:]) {
     return status == 0
 }
 
+/** Whether this workspace's last enrichment verified the signature of a request naming `runId`. */
+private boolean verifiedRunId(String runId) {
+    Map result = parseResult(readIfExists("${toolDir()}/result.json"))
+    return result.port_run instanceof Map && result.port_run.verified == true && result.port_run.id == runId
+}
+
+private String toolDir() {
+    return "${pwd(tmp: true)}/port-gitops"
+}
+
 private String prepareTool(Map config) {
-    String dir = "${pwd(tmp: true)}/port-gitops"
+    String dir = toolDir()
     if (!given(config.command)) {
         for (int i = 0; i < SHIPPED.size(); i++) {
             String name = SHIPPED[i][0]

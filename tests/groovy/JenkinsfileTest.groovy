@@ -124,12 +124,17 @@ class JenkinsfileTest {
         assertNull(seen.BITBUCKET_USERNAME)
     }
 
+    /** The result file port-gitops keeps while it runs, once the request's signature has passed. */
+    static Map running(String runId) {
+        return [outcome: 'running', exit_code: null, error: null, port_run: [id: runId, status: null, reported: false, verified: true]]
+    }
+
     @Test
-    void aBuildThatFailsBeforeTheToolFinishesClosesThePortRun() {
+    void aBuildKilledAfterTheSignatureWasVerifiedClosesThePortRun() {
         webhook()
-        tool.status = 2
-        tool.result = null
-        tool.stderr = 'port-gitops: /usr/bin/python3 is Python 3.8.10; the pinned dependencies need Python >= 3.11\n'
+        tool.status = 137  // e.g. the kernel's OOM killer
+        tool.result = running('r_42')
+        tool.stderr = 'Killed\n'
         h.shHandler = { String script, Map env ->
             Map answer = tool.answer(env)
             env.PORT_GITOPS_STEP_ACTION == 'report' ? [status: 0] : answer
@@ -144,18 +149,53 @@ class JenkinsfileTest {
     }
 
     @Test
-    void anAbortedBuildClosesThePortRun() {
+    void aBuildThatFailsBeforeTheSignatureWasVerifiedLeavesTheNamedRunAlone() {
+        // A forged request must not get someone else's run closed by making the tool die early (issue 12 C.1).
+        webhook()
+        tool.status = 2
+        tool.result = null
+        tool.stderr = 'port-gitops: /usr/bin/python3 is Python 3.8.10; the pinned dependencies need Python >= 3.11\n'
+        runJenkinsfile()
+        assertEquals('FAILURE', h.currentBuild.result)
+        assertEquals(['enrich'], tool.runs*.env*.PORT_GITOPS_STEP_ACTION)
+        assertNotNull(h.log.toString().find('never verified the webhook signature'))
+    }
+
+    @Test
+    void aRunIdVerifiedForAnotherRequestIsNotClosed() {
+        webhook()
+        tool.status = 137
+        tool.result = running('r_other')
+        runJenkinsfile()
+        assertEquals(['enrich'], tool.runs*.env*.PORT_GITOPS_STEP_ACTION)
+    }
+
+    @Test
+    void anAbortedBuildClosesThePortRunItVerified() {
         webhook()
         h.shHandler = { String script, Map env ->
             if (env.PORT_GITOPS_STEP_ACTION == 'enrich') {
+                tool.result = running('r_42')
+                tool.answer(env)
                 throw new PipelineAborted('Timeout has been exceeded')
             }
             tool.answer(env)
         }
         runJenkinsfile()
         assertEquals('ABORTED', h.currentBuild.result)
-        assertEquals(['report'], tool.runs*.env*.PORT_GITOPS_STEP_ACTION)
-        assertTrue(tool.runs[0].env.PORT_GITOPS_STEP_MESSAGE.startsWith('The Jenkins build was aborted'))
+        assertEquals(['enrich', 'report'], tool.runs*.env*.PORT_GITOPS_STEP_ACTION)
+        assertTrue(tool.runs[1].env.PORT_GITOPS_STEP_MESSAGE.startsWith('The Jenkins build was aborted'))
+    }
+
+    @Test
+    void anAbortBeforeVerificationLeavesTheNamedRunAlone() {
+        webhook()
+        h.shHandler = { String script, Map env ->
+            throw new PipelineAborted('Timeout has been exceeded')
+        }
+        runJenkinsfile()
+        assertEquals('ABORTED', h.currentBuild.result)
+        assertEquals([], tool.runs)
     }
 
     @Test

@@ -378,6 +378,58 @@ class PortEnrichServiceTest {
     @Test
     void reportFailureRejectsUnknownParameters() {
         assertEquals("portEnrichService.reportFailure: unknown parameter 'workspace' (known: command, message, portBaseUrl, " +
-                     'portCredentialsId, python, runId)', shouldFail(PipelineError) { step.reportFailure(workspace: 'x') }.message)
+                     'portCredentialsId, python, runId, verifySignature)',
+                     shouldFail(PipelineError) { step.reportFailure(workspace: 'x') }.message)
+        assertEquals("portEnrichService.reportFailure: 'verifySignature' must be true or false, not 'yes'",
+                     shouldFail(PipelineError) { step.reportFailure(runId: 'r_1', verifySignature: 'yes') }.message)
+    }
+
+    // ---- reportFailure with verifySignature: only a run id the tool verified (issue 12 C.1) ----------
+
+    /** The enrichment died (killed, timed out) after writing `result`, e.g. the file it keeps while running. */
+    void enrichmentDied(Map result) {
+        tool.status = 137
+        tool.result = result
+        failure(payload: PAYLOAD, bitbucketCredentialsId: 'bitbucket')
+        tool.status = 0
+        tool.result = null
+    }
+
+    @Test
+    void aRunningResultIsNotAFinishedTool() {
+        tool.stderr = 'Killed\n'
+        enrichmentDied([outcome: 'running', exit_code: null, port_run: [id: 'r_1', verified: true]])
+        assertEquals('', h.env.PORT_GITOPS_OUTCOME)
+        assertTrue(h.log.toString().contains('port-gitops exit 137'))
+    }
+
+    @Test
+    void reportFailureClosesARunIdTheToolVerified() {
+        enrichmentDied([outcome: 'running', exit_code: null, port_run: [id: 'r_1', verified: true]])
+        assertTrue(step.reportFailure(runId: 'r_1', verifySignature: true))
+        assertEquals(['enrich', 'report'], tool.runs*.env*.PORT_GITOPS_STEP_ACTION)
+        assertEquals('r_1', tool.runs[1].env.PORT_GITOPS_STEP_RUN_ID)
+    }
+
+    @Test
+    void reportFailureLeavesAnUnverifiedRunIdAlone() {
+        [
+            null,  // the tool died before it could say anything
+            [outcome: 'running', exit_code: null, port_run: [id: 'r_1', verified: false]],  // verification was off
+            [outcome: 'running', exit_code: null, port_run: [id: 'r_other', verified: true]],  // another request's id
+            [outcome: 'running', exit_code: null, port_run: [id: 'r_1', verified: 'true']],  // not the tool's boolean
+        ].eachWithIndex { Map result, int i ->
+            enrichmentDied(result)
+            assertFalse("${result}", step.reportFailure(runId: 'r_1', verifySignature: true))
+            assertEquals(i + 1, h.log.toString().count('port-gitops never verified the webhook signature'))
+        }
+        assertEquals(['enrich'] * 4, tool.runs*.env*.PORT_GITOPS_STEP_ACTION)
+    }
+
+    @Test
+    void reportFailureWithoutVerificationClosesTheNamedRun() {
+        enrichmentDied(null)
+        assertTrue(step.reportFailure(runId: 'r_1', verifySignature: false))
+        assertEquals(['enrich', 'report'], tool.runs*.env*.PORT_GITOPS_STEP_ACTION)
     }
 }

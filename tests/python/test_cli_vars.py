@@ -131,7 +131,7 @@ def test_empty_when_missing_and_the_trigger_environment_twin(tmp_path: Path):
     [
         (["--header", "no colon"], "--header 'no colon': expected 'Name: value'"),
         (["--param", "novalue"], "--param 'novalue': expected name=value"),
-        (["--payload", "missing.json"], "--payload missing.json: cannot read it"),
+        (["--payload", "missing.json"], "--payload: cannot read 'missing.json'"),
         (
             ["--trigger", "xpath.json"],
             "genericVariables[0].expressionType: XPath is not supported; use JSONPath",

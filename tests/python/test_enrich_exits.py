@@ -50,7 +50,12 @@ def test_invalid_enum_is_exit_3_reported_and_nothing_written(
     assert sb.bitbucket.requests == [], "invalid input sends no Bitbucket request"
     state = sb.port.runs[example.run_id]
     assert state["status"] == "FAILURE" and "lifecycle" in state["summary"]
-    assert run.result["port_run"] == {"id": example.run_id, "status": "FAILURE", "reported": True}
+    assert run.result["port_run"] == {
+        "id": example.run_id,
+        "status": "FAILURE",
+        "reported": True,
+        "verified": False,
+    }
 
 
 def test_foreign_repository_url_is_exit_3_and_sends_no_request(
@@ -125,7 +130,7 @@ def test_synchronized_action_is_a_configuration_error(sb: Sandbox, enrich: Enric
 def test_no_run_id_skips_reporting_and_says_so(sb: Sandbox, example: Example, enrich: Enricher) -> None:
     run = enrich(payload(example, port_context={"runId": ""}))
     assert run.code == 0 and run.result["outcome"] == "created"
-    assert run.result["port_run"] == {"id": None, "status": None, "reported": False}
+    assert run.result["port_run"] == {"id": None, "status": None, "reported": False, "verified": False}
     assert run.stderr.count("not reported to Port") == 1
     assert sb.port.requests == []
 

@@ -149,7 +149,7 @@ def assert_enriched(sb: Sandbox, outcome: dict[str, Any]) -> None:
     written = sb.bitbucket.read_file(WORKSPACE, "payments", result["branch"], "port.yml")
     assert written is not None and b"payments" in written and b"billing" in written
     assert sb.port.runs["r_e2e"]["status"] == "SUCCESS"
-    assert result["port_run"] == {"id": "r_e2e", "status": "SUCCESS", "reported": True}
+    assert result["port_run"] == {"id": "r_e2e", "status": "SUCCESS", "reported": True, "verified": False}
 
 
 def test_preinstalled_command_with_signed_payload_creates_the_pull_request(

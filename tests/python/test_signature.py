@@ -68,3 +68,10 @@ def test_stale_signature_replayed_with_new_timestamp_fails() -> None:
     signature = sign(BODY, old_ts, SECRET)
     with pytest.raises(SignatureError, match="does not match"):
         check(BODY, signature, str(int(NOW)))
+
+
+@pytest.mark.parametrize("ts", ["nan", "NaN", "inf", "-inf", "Infinity", "1e400"])
+def test_a_timestamp_that_is_not_a_finite_number_is_malformed(ts: str) -> None:
+    # nan compares false with everything, so it passed the freshness check forever (issue 12 D).
+    with pytest.raises(SignatureError, match="x-port-timestamp is malformed"):
+        check(BODY, sign(BODY, ts, SECRET), ts)

@@ -1,6 +1,8 @@
 """`port-gitops enrich` from flags to exit code: inputs, signature, settings, wiring, reporting, result.
 
-Every exit writes the result file. Whenever Port credentials and a run id are known, exits 1, 2 and 3
+Every exit writes the result file; once the run id is known (and, with --verify-signature, verified) it
+holds `"outcome": "running"` until then, so the Jenkins step knows the id is trusted even if this
+process dies. Whenever Port credentials and a run id are known, exits 1, 2 and 3
 report FAILURE with a one-line reason; 5 (signature) never does: an unauthenticated run id is not
 trusted. Nothing is written to Bitbucket before all input is validated.
 """
@@ -67,12 +69,16 @@ class EnrichCommand:
         args = self.args
         retry = config.retry_settings(args)
         port = config.port_settings(args, self.environ)
-        body, variables, fields = self._inputs()
+        body = self._body()
         self.result.dry_run = bool(args.dry_run)
         if args.verify_signature:
-            self._verify(body, port)
+            self._verify(body, port)  # on the raw bytes, before anything parses them
+        variables, fields = self._variables(body)
         # Known from here on, so every later failure is reported to this run.
         self.result.port_run.id = variables.get("RUN_ID") or None
+        self.result.port_run.verified = bool(args.verify_signature and self.result.port_run.id)
+        if args.result_file:
+            self._write_result(self.result.running_json())
         from port_gitops.http import make_session
         from port_gitops.retry import RetryPolicy
 
@@ -100,9 +106,9 @@ class EnrichCommand:
             return exc.exit_code
         return EXIT_OK
 
-    def _inputs(self) -> tuple[Optional[bytes], dict[str, str], Mapping[str, str]]:
-        """The raw body (when given), the mapping variables, and how errors name each value."""
-        from port_gitops.model import FLAG_FIELDS, VARIABLES, payload_fields
+    def _body(self) -> Optional[bytes]:
+        """The raw body (None when the data flags give the values), read within its size limit."""
+        from port_gitops.limits import MAX_PAYLOAD_BYTES, read_bounded
 
         args = self.args
         given = [f for f in _DATA_FLAGS if getattr(args, f) is not None]
@@ -111,23 +117,22 @@ class EnrichCommand:
         if args.payload is None and not given:
             raise UsageError("no input: give --payload FILE|- or --entity, --domain, --type, --lifecycle")
         if args.payload is None:
-            return None, {VARIABLES[f][0]: getattr(args, f) for f in given}, FLAG_FIELDS
-        body = self._read_payload(args.payload)
+            return None
+        return read_bounded(args.payload, limit=MAX_PAYLOAD_BYTES, what="payload", flag="--payload")
+
+    def _variables(self, body: Optional[bytes]) -> tuple[dict[str, str], Mapping[str, str]]:
+        """The mapping variables, and how errors name each value."""
+        from port_gitops.model import FLAG_FIELDS, VARIABLES, payload_fields
+
+        args = self.args
+        if body is None:
+            given = [f for f in _DATA_FLAGS if getattr(args, f) is not None]
+            return {VARIABLES[f][0]: getattr(args, f) for f in given}, FLAG_FIELDS
         from port_gitops.gwt import load_trigger, resolve
 
         trigger = load_trigger(args.trigger)
         fields = payload_fields({v.key: v.expression for v in trigger.generic_variables})
-        return body, dict(resolve(trigger, body).variables), fields
-
-    @staticmethod
-    def _read_payload(path: str) -> bytes:
-        try:
-            if path == "-":
-                return sys.stdin.buffer.read()
-            with open(path, "rb") as handle:
-                return handle.read()
-        except OSError as exc:
-            raise UsageError(f"--payload: cannot read {path!r}: {exc.strerror}") from None
+        return dict(resolve(trigger, body).variables), fields
 
     def _verify(self, body: Optional[bytes], port: config.PortSettings) -> None:
         from port_gitops.signature import verify
@@ -263,8 +268,11 @@ class EnrichCommand:
         # Everything that leaves the process goes through the secret mask, whatever put it in the result.
         text = mask(self.result.to_json())
         if self.args.result_file:
-            try:
-                self.result.write(self.args.result_file, text)
-            except OSError as exc:
-                print(f"port-gitops enrich: error: cannot write --result-file: {exc}", file=sys.stderr)
+            self._write_result(text)
         print(text if self.args.json else mask(self.result.summary()))
+
+    def _write_result(self, text: str) -> None:
+        try:
+            self.result.write(self.args.result_file, mask(text))
+        except OSError as exc:
+            print(f"port-gitops enrich: error: cannot write --result-file: {exc}", file=sys.stderr)

@@ -45,6 +45,10 @@ class InvalidInputError(PortGitopsError):
         super().__init__(f"{field}: {message}" if field else message)
 
 
+class LimitExceededError(InvalidInputError):
+    """An input is larger or deeper than its documented bound (exit 3): refused before it can cost more."""
+
+
 class JobFailedError(PortGitopsError):
     """The job itself failed, e.g. Bitbucket refused a write or retries ran out (exit 1)."""
 

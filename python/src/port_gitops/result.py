@@ -15,11 +15,12 @@ class PortRun:
     id: Optional[str] = None
     status: Optional[str] = None  # SUCCESS | FAILURE once decided
     reported: bool = False
+    verified: bool = False  # the id came from a body whose webhook signature was checked and valid
 
 
 @dataclass
 class Result:
-    outcome: str = "failed"  # created | updated | unchanged | none | failed
+    outcome: str = "failed"  # created | updated | unchanged | none | failed (file only: running)
     dry_run: bool = False
     scm: Optional[str] = None  # the --scm flavour, once known
     action: Optional[str] = None  # the action identifier, once known
@@ -40,6 +41,10 @@ class Result:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=False)
+
+    def running_json(self) -> str:
+        """The result file while the run goes on: what the Jenkins step trusts if this process dies."""
+        return json.dumps({**self.to_dict(), "outcome": "running", "exit_code": None}, ensure_ascii=False)
 
     def summary(self) -> str:
         """The one-line stdout summary."""

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import time
 from typing import Callable, List, Optional
 
@@ -25,7 +26,7 @@ def _candidates(body: bytes) -> List[bytes]:
     found = [body]
     try:
         compact = json.dumps(json.loads(body.decode("utf-8")), separators=(",", ":"), ensure_ascii=False)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # the payload's own bounds come later
         return found
     encoded = compact.encode("utf-8")
     return found if encoded == body else [*found, encoded]
@@ -37,9 +38,11 @@ def _parse_timestamp(timestamp: Optional[str]) -> float:
     try:
         value = float(timestamp.strip())
     except ValueError:
+        value = math.nan
+    if not math.isfinite(value):  # nan and inf would pass every freshness comparison
         raise SignatureError(
             "webhook signature rejected: x-port-timestamp is malformed; expected epoch seconds"
-        ) from None
+        )
     return value / 1000.0 if value > _MS_THRESHOLD else value
 
 

@@ -128,19 +128,19 @@ def _check_input_flags(args: argparse.Namespace) -> None:
 
 def _payload_values(path: str, trigger_path: Optional[str]) -> EnrichValues:
     from port_gitops.gwt import load_trigger, resolve
+    from port_gitops.limits import MAX_PAYLOAD_BYTES, read_bounded
     from port_gitops.model import EnrichValues, payload_fields
 
     # The GWT resolver is the one place where a payload becomes variables (render, vars and enrich agree).
     trigger = load_trigger(trigger_path)
-    variables = resolve(trigger, _read(path, "--payload")).variables
+    body = read_bounded(path, limit=MAX_PAYLOAD_BYTES, what="payload", flag="--payload")
+    variables = resolve(trigger, body).variables
     expressions = {variable.key: variable.expression for variable in trigger.generic_variables}
     return EnrichValues.from_variables(variables, fields=payload_fields(expressions))
 
 
 def _read(path: str, flag: str) -> bytes:
     try:
-        if path == "-" and flag == "--payload":
-            return sys.stdin.buffer.read()
         with open(path, "rb") as handle:
             return handle.read()
     except OSError as exc:

@@ -96,15 +96,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_body(source: Optional[str]) -> Optional[bytes]:
+    from port_gitops.limits import MAX_PAYLOAD_BYTES, read_bounded
+
     if source is None:
         return None
-    if source == "-":
-        return sys.stdin.buffer.read()
-    try:
-        with open(source, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise UsageError(f"--payload {source}: cannot read it: {exc.strerror}") from exc
+    return read_bounded(source, limit=MAX_PAYLOAD_BYTES, what="payload", flag="--payload")
 
 
 def _header(given: str) -> Tuple[str, str]:

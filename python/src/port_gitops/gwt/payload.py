@@ -21,7 +21,9 @@ from port_gitops.errors import InvalidInputError
 MAX_DEPTH = 400  # json-smart's nesting limit: deeper documents fail to parse in Jenkins too
 _LONGEST_DOUBLE_LITERAL = 18
 _JSON_WHITESPACE = " \t\r\n"
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},:]|[ \t\r\n]+|[^\[\]{},:" \t\r\n]+|.', re.S)
+_STRUCTURE = re.compile(r'[\[\]{},:"]')  # what the comma rules look at; a quote starts a string
+_NOT_BLANK = re.compile(r"[^ \t\r\n]")
+_STRING_STOP = re.compile(r'["\\]')
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -72,41 +74,72 @@ def _reject_constant(name: str) -> Any:
 def _drop_useless_commas(text: str) -> Tuple[str, int]:
     """Blank the commas json-smart skips (those not between two values) so the standard parser can
     read the rest; also drop DEL from strings with an escape, as json-smart's slow path does.
-    Returns the text (same positions, for error messages) and the deepest nesting seen."""
-    out: List[str] = []
-    pending: Optional[int] = None  # index in `out` of a comma still waiting for the next value
+    Returns the text (same positions, for error messages) and the deepest nesting seen.
+
+    One pass that keeps only the edits (rare), never a token list: memory stays a small multiple of
+    the text, and strings are skipped with `str.find`-like searches, not a backtracking regex."""
+    edits: List[Tuple[int, int, str]] = []  # (start, end, replacement)
+    pending: Optional[int] = None  # where a comma still waiting for the next value is
     after_value = False
     depth = deepest = 0
-    for match in _TOKEN.finditer(text):
-        token = match.group()
-        first = token[0]
-        if first in _JSON_WHITESPACE:
-            out.append(token)
-            continue
-        if first == ",":
+    pos, size = 0, len(text)
+    while pos < size:
+        found = _STRUCTURE.search(text, pos)
+        at = found.start() if found else size
+        if _NOT_BLANK.search(text, pos, at):  # a literal (number, true, a bare word) before it
+            after_value, pending = True, None
+        if found is None:
+            break
+        char = text[at]
+        pos = at + 1
+        if char == '"':
+            end, escaped = _string_end(text, pos)
+            if escaped and "\x7f" in text[at:end]:
+                edits.append((at, end, text[at:end].replace("\x7f", "")))
+            after_value, pending, pos = True, None, end
+        elif char == ",":
             if after_value:
-                pending = len(out)
-                out.append(",")
+                pending = at
             else:
-                out.append(" ")
+                edits.append((at, at + 1, " "))
             after_value = False
-            continue
-        if first in "]}":
+        elif char in "]}":
             if pending is not None:
-                out[pending] = " "
+                edits.append((pending, pending + 1, " "))
             depth -= 1
-            after_value = True
-        elif first in "[{":
+            after_value, pending = True, None
+        elif char in "[{":
             depth += 1
             deepest = max(deepest, depth)
-            after_value = False
-        else:  # a string, a literal or a colon
-            after_value = first != ":"
-            if first == '"' and "\\" in token:
-                token = token.replace("\x7f", "")
-        pending = None
-        out.append(token)
-    return "".join(out), deepest
+            after_value, pending = False, None
+        else:  # a colon
+            after_value, pending = False, None
+    return _apply(text, edits), deepest
+
+
+def _string_end(text: str, pos: int) -> Tuple[int, bool]:
+    """Where the string whose content starts at `pos` ends (past its closing quote), and whether it
+    holds an escape; an unterminated string runs to the end (the JSON parser then says so)."""
+    escaped = False
+    while True:
+        stop = _STRING_STOP.search(text, pos)
+        if stop is None:
+            return len(text), escaped
+        if text[stop.start()] == '"':
+            return stop.end(), escaped
+        escaped = True
+        pos = stop.start() + 2
+
+
+def _apply(text: str, edits: List[Tuple[int, int, str]]) -> str:
+    if not edits:
+        return text
+    parts, last = [], 0
+    for start, end, new in sorted(edits):  # a pending comma is blanked after later ones
+        parts += [text[last:start], new]
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 def _has_lone_surrogate(document: Any) -> bool:
