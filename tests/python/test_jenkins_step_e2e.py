@@ -135,7 +135,7 @@ def run_step(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def assert_enriched(sb: Sandbox, outcome: dict[str, Any]) -> None:
+def assert_enriched(sb: Sandbox, outcome: dict[str, Any], *, verified: bool = False) -> None:
     assert outcome["error"] is None, outcome["log"]
     assert outcome["build"] == "SUCCESS"
     result = outcome["result"]
@@ -149,7 +149,7 @@ def assert_enriched(sb: Sandbox, outcome: dict[str, Any]) -> None:
     written = sb.bitbucket.read_file(WORKSPACE, "payments", result["branch"], "port.yml")
     assert written is not None and b"payments" in written and b"billing" in written
     assert sb.port.runs["r_e2e"]["status"] == "SUCCESS"
-    assert result["port_run"] == {"id": "r_e2e", "status": "SUCCESS", "reported": True, "verified": False}
+    assert result["port_run"] == {"id": "r_e2e", "status": "SUCCESS", "reported": True, "verified": verified}
 
 
 def test_preinstalled_command_with_signed_payload_creates_the_pull_request(
@@ -166,7 +166,7 @@ def test_preinstalled_command_with_signed_payload_creates_the_pull_request(
         },
         env=signed(sandbox, payload),
     )
-    assert_enriched(sandbox, outcome)
+    assert_enriched(sandbox, outcome, verified=True)
 
 
 def test_shipped_zipapp_runs_in_the_cached_environment(sandbox: Sandbox, tmp_path: Path) -> None:
