@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
 
 from port_gitops.errors import InvalidInputError, JobFailedError, UsageError
+from port_gitops.limits import MAX_PORTYML_BYTES, check_size
 from port_gitops.model import Blueprints, EnrichValues
 from port_gitops.portyml import MergeResult, merge, render_entities, unified_diff
 from port_gitops.repo_ref import RepoRef
@@ -123,6 +124,8 @@ class Enrichment:
     def _desired(self, base_tip: str) -> MergeResult:
         source = f"{self.job.repo.full_name}:{self.job.path}@{base_tip[:12]}"
         raw = self._read(base_tip)
+        if raw is not None:
+            check_size(source, len(raw), MAX_PORTYML_BYTES)  # before any parsing (README, "Limits")
         try:
             existing = None if raw is None else raw.decode("utf-8")
         except UnicodeDecodeError as exc:

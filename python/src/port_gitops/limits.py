@@ -32,7 +32,7 @@ def too_large(what: str, size: int, limit: int, *, at_least: bool = False) -> Li
     return LimitExceededError(f"{what}: {more}{size_text(size)}, over the {size_text(limit)} limit")
 
 
-def read_bounded(path: str, *, limit: int, what: str, flag: str) -> bytes:
+def read_bounded(path: str, *, limit: int, what: str, flag: str = "") -> bytes:
     """The bytes of file `path` (`-`: stdin), reading at most `limit` + 1 of them; more is refused."""
     try:
         if path == "-":
@@ -40,7 +40,7 @@ def read_bounded(path: str, *, limit: int, what: str, flag: str) -> bytes:
         with open(path, "rb") as handle:
             return _bounded(handle, limit, what)
     except OSError as exc:
-        raise UsageError(f"{flag}: cannot read {path!r}: {exc.strerror}") from None
+        raise UsageError(f"{flag + ': ' if flag else ''}cannot read {path!r}: {exc.strerror}") from None
 
 
 def _bounded(handle: BinaryIO, limit: int, what: str) -> bytes:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from port_gitops.errors import InvalidInputError
+from port_gitops.errors import InvalidInputError, LimitExceededError
 from port_gitops.model import IDENTIFIER_RULE, Blueprints, identifier_problem
 from port_gitops.portyml.document import AliasRef, line_of, parse
 
@@ -55,6 +55,8 @@ def validate_text(text: str, blueprints: Blueprints, *, source: str, complete: b
     """Every problem in one port.yml (an entity or a list of entities); empty when it is clean."""
     try:
         document = parse(text, source)
+    except LimitExceededError:
+        raise  # not a problem in the file's content: it cannot be checked at all (exit 3)
     except InvalidInputError as exc:
         return [_unparsable(exc.message, source)]
     checker = _Checker(blueprints, source, complete)

@@ -156,10 +156,12 @@ def _template(path: str) -> str:
 
 def _existing(path: str) -> Optional[str]:
     """The current file's text, exactly (CRLF kept); None when there is none yet."""
+    from port_gitops.limits import MAX_PORTYML_BYTES, read_bounded
+
     if not os.path.lexists(path):
         log.info("%s does not exist yet: writing a new file", path)
         return None
-    raw = _read(path, "--existing")
+    raw = read_bounded(path, limit=MAX_PORTYML_BYTES, what=path, flag="--existing")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -13,7 +13,8 @@ examples:
   PORT_CLIENT_ID=... PORT_CLIENT_SECRET=... port-gitops validate --from-port port.yml
 
 exit codes: 0 clean, 1 problems found, 2 usage or configuration (incl. an unreadable file, or
-  definitions that cannot be read from --blueprints or Port).
+  definitions that cannot be read from --blueprints or Port), 3 a file over the size (1 MiB) or
+  nesting (100 levels) limit, which cannot be checked at all.
 """
 
 from __future__ import annotations
@@ -77,17 +78,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read(path: str) -> str:
-    import sys
-
     from port_gitops.errors import UsageError
+    from port_gitops.limits import MAX_PORTYML_BYTES, read_bounded
 
+    source = "<stdin>" if path == STDIN else path
+    raw = read_bounded(path, limit=MAX_PORTYML_BYTES, what=source)
     try:
-        if path == STDIN:
-            return sys.stdin.buffer.read().decode("utf-8")
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path!r}: {exc.strerror}") from None
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 

@@ -12,7 +12,8 @@ from typing import Any, Iterator, Optional, Tuple
 
 import yaml
 
-from port_gitops.errors import InvalidInputError
+from port_gitops.errors import InvalidInputError, LimitExceededError
+from port_gitops.limits import MAX_PORTYML_BYTES, MAX_YAML_DEPTH, too_large
 
 Pair = Tuple[yaml.Node, yaml.Node]
 
@@ -24,9 +25,11 @@ class AliasRef(yaml.Node):
 
 
 class _PositionComposer(yaml.SafeLoader):
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, source: str) -> None:
         super().__init__(text)
+        self.source = source
         self.anchored: set[int] = set()
+        self.depth = 0
 
     def compose_node(self, parent: Optional[yaml.Node], index: int) -> Optional[yaml.Node]:
         if self.check_event(yaml.AliasEvent):
@@ -37,9 +40,20 @@ class _PositionComposer(yaml.SafeLoader):
                     None, None, f"found undefined alias {event.anchor}", event.start_mark
                 )
             return AliasRef(target.tag, target, event.start_mark, event.end_mark)
-        anchor = self.peek_event().anchor  # type: ignore[no-untyped-call]
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        nested = isinstance(event, yaml.CollectionStartEvent)
+        if nested:
+            # The composer (and every walk after it) recurses: refuse the depth before the stack ends.
+            self.depth += 1
+            if self.depth > MAX_YAML_DEPTH:
+                raise LimitExceededError(
+                    f"{self.source} line {event.start_mark.line + 1}: collections nested deeper than "
+                    f"{MAX_YAML_DEPTH} levels, over the limit"
+                )
         node = super().compose_node(parent, index)
-        if anchor is not None:
+        if nested:
+            self.depth -= 1
+        if event.anchor is not None:
             self.anchored.add(id(node))
         return node
 
@@ -60,9 +74,12 @@ class Document:
 
 
 def parse(text: str, source: str) -> Document:
-    """Parse an existing port.yml; anything but an entity, a list of entities or nothing is invalid input."""
+    """Parse an existing port.yml; anything but an entity, a list of entities or nothing is invalid input.
+    Past the size or nesting limit it is LimitExceededError (README, "Limits")."""
+    if len(text) > MAX_PORTYML_BYTES:  # characters: the readers have bounded the bytes already
+        raise too_large(source, len(text.encode("utf-8")), MAX_PORTYML_BYTES)
     try:
-        composer = _PositionComposer(text)  # the reader rejects control characters right here
+        composer = _PositionComposer(text, source)  # the reader rejects control characters right here
         try:
             root = composer.get_single_node()
         finally:

@@ -261,14 +261,34 @@ def _deep_merge(old: Any, wanted: Any) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal and of the same types all the way down (True == 1 and 1 == 1.0 are changes here)."""
-    if type(a) is not type(b):
-        return isinstance(a, Mapping) and isinstance(b, Mapping) and _same(dict(a), dict(b))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return bool(a == b)
+    """Equal and of the same types all the way down (True == 1 and 1 == 1.0 are changes here).
+
+    Iterative, and each pair of shared values (a YAML alias loads as one shared object) is compared
+    once: an alias bomb costs what its text does, not what its expansion would, and cycles end."""
+    pending = [(a, b)]
+    seen: set[tuple[int, int]] = set()
+    keep = []  # dict() copies compared below: alive until the end, so their ids stay unique
+    while pending:
+        x, y = pending.pop()
+        if (id(x), id(y)) in seen:
+            continue
+        seen.add((id(x), id(y)))
+        if type(x) is not type(y):
+            if not (isinstance(x, Mapping) and isinstance(y, Mapping)):
+                return False
+            x, y = dict(x), dict(y)
+            keep += [x, y]
+        if isinstance(x, dict):
+            if x.keys() != y.keys():
+                return False
+            pending.extend((x[key], y[key]) for key in x)
+        elif isinstance(x, list):
+            if len(x) != len(y):
+                return False
+            pending.extend(zip(x, y))
+        elif x != y:
+            return False
+    return True
 
 
 def _prove(text: str, expected: Any, source: str) -> None:
