@@ -21,19 +21,31 @@ import groovy.transform.Field
     mapping: 'PORT_GITOPS_TRIGGER', template: 'PORT_GITOPS_TEMPLATE', blueprints: 'PORT_GITOPS_BLUEPRINTS',
     path: 'PORT_GITOPS_PATH', branch: 'PORT_GITOPS_BRANCH', base: 'PORT_GITOPS_BASE',
     reviewers: 'PORT_GITOPS_REVIEWERS', dryRun: 'PORT_GITOPS_DRY_RUN', verifySignature: 'PORT_GITOPS_VERIFY_SIGNATURE',
+    scm: 'PORT_GITOPS_SCM', owner: 'GITHUB_OWNER', githubApiUrl: 'GITHUB_API_URL', githubWebUrl: 'GITHUB_WEB_URL',
+    group: 'GITLAB_GROUP', gitlabUrl: 'GITLAB_URL', labels: 'PORT_GITOPS_LABELS', draft: 'PORT_GITOPS_DRAFT',
 ]
+// The tool's --scm names, and each one's credential parameters by family; a call gives exactly one of them.
+@Field static final List<String> SCMS = ['bitbucket-cloud', 'bitbucket-datacenter', 'github', 'gitlab']
+@Field static final Map<String, List<String>> SCM_CREDENTIALS = [
+    bitbucket: ['bitbucketCredentialsId', 'bitbucketTokenCredentialsId'],
+    github: ['githubCredentialsId'],
+    gitlab: ['gitlabCredentialsId'],
+]
+@Field static final Map<String, String> BITBUCKET_KINDS = [cloud: 'bitbucket-cloud', datacenter: 'bitbucket-datacenter']
 // Individual values -> where Port's webhook body carries them (the bundled mapping reads them there).
 @Field static final Map<String, List<String>> VALUES = [
     entity: ['port_context', 'entity'], repoUrl: ['port_context', 'repo_url'], runId: ['port_context', 'runId'],
     domain: ['domain'], type: ['type'], lifecycle: ['lifecycle'],
 ]
 @Field static final List<String> REQUIRED_VALUES = ['entity', 'domain', 'type', 'lifecycle', 'repoUrl']
-@Field static final List<String> SWITCHES = ['dryRun', 'verifySignature']
+@Field static final List<String> SWITCHES = ['dryRun', 'verifySignature', 'draft']
+@Field static final List<String> NAME_LISTS = ['reviewers', 'labels']
 // The result file's outcome while the tool still runs: it names the run id and whether it was verified.
 @Field static final String RUNNING = 'running'
 // Parameters of both call and reportFailure; each adds its own (SETTINGS and VALUES belong to call).
 @Field static final List<String> TOOL_KEYS = ['portCredentialsId', 'python', 'command']
-@Field static final List<String> CALL_KEYS = ['payload', 'bitbucketCredentialsId', 'bitbucketTokenCredentialsId']
+@Field static final List<String> CALL_KEYS = ['payload', 'bitbucketCredentialsId', 'bitbucketTokenCredentialsId',
+                                               'githubCredentialsId', 'gitlabCredentialsId']
 @Field static final List<String> REPORT_KEYS = ['runId', 'message', 'portBaseUrl', 'verifySignature']
 
 // The only shell script this step runs. Everything it needs is in its environment.
@@ -70,7 +82,11 @@ Map call(Map config = [:]) {
     String dir = prepareTool(config)
     writeFile(file: "${dir}/payload.json", encoding: UTF8,
               text: given(config.payload) ? config.payload.toString() : valuesPayload(config))
-    List credentials = portCredentials(config) + bitbucketCredentials(config)
+    List<List> scm = scmCredentials(config)
+    List<List> credentials = []
+    for (int i = 0; i < scm.size(); i++) {
+        credentials.add(portCredentials(config) + scm[i])
+    }
     int status = runTool(config, dir, settingsEnv(config) + ['PORT_GITOPS_STEP_ACTION=enrich'], credentials)
     Map result = parseResult(readIfExists("${dir}/result.json"))
     boolean finished = result && result.outcome != RUNNING
@@ -120,7 +136,7 @@ boolean reportFailure(Map config = [:]) {
         "The Jenkins build ended (${currentBuild.currentResult}) before port-gitops could report"
     List<String> environment = ['PORT_GITOPS_STEP_ACTION=report', "PORT_GITOPS_STEP_RUN_ID=${config.runId}",
                                 "PORT_GITOPS_STEP_MESSAGE=${message}"] + settingsEnv(config)
-    int status = runTool(config, dir, environment, portCredentials(config))
+    int status = runTool(config, dir, environment, [portCredentials(config)])
     if (status != 0) {
         echo("${STEP}.reportFailure: port-gitops report exited ${status}; " +
              'the Port run may stay open (see the lines above)')
@@ -152,17 +168,35 @@ private String prepareTool(Map config) {
     return dir
 }
 
-private int runTool(Map config, String dir, List<String> environment, List credentials) {
+/** Runs the tool with the first of `choices` (credential binding lists) Jenkins can bind. */
+private int runTool(Map config, String dir, List<String> environment, List<List> choices) {
     List<String> toolEnv = [
         "PORT_GITOPS_STEP_DIR=${dir}",
         "PORT_GITOPS_STEP_COMMAND=${given(config.command) ? config.command : ''}",
         "PORT_GITOPS_STEP_PYTHON=${given(config.python) ? config.python : 'python3'}",
     ]
     int status = -1
-    withCredentials(credentials) {
-        withEnv(toolEnv + environment) {
-            status = sh(script: TOOL_SCRIPT, returnStatus: true, label: 'port-gitops')
+    boolean started = false
+    Exception refused = null
+    for (int i = 0; i < choices.size() && !started; i++) {
+        try {
+            withCredentials(choices[i]) {
+                started = true
+                withEnv(toolEnv + environment) {
+                    status = sh(script: TOOL_SCRIPT, returnStatus: true, label: 'port-gitops')
+                }
+            }
+        // Jenkins' refusal to bind (CredentialNotFoundException, of no fixed public type across versions)
+        // groovylint-disable-next-line CatchException
+        } catch (Exception failure) {
+            if (started) {
+                throw failure
+            }
+            refused = refused ?: failure  // Jenkins' reason for the first (documented) kind
         }
+    }
+    if (!started) {
+        throw refused
     }
     return status
 }
@@ -176,11 +210,22 @@ private List portCredentials(Map config) {
                              usernameVariable: 'PORT_CLIENT_ID', passwordVariable: 'PORT_CLIENT_SECRET')]
 }
 
-private List bitbucketCredentials(Map config) {
+/** The SCM's credential bindings; for 'githubCredentialsId' two kinds, tried in order (see runTool). */
+private List<List> scmCredentials(Map config) {
+    if (given(config.githubCredentialsId)) {
+        // Secret text: a token. Username with password: Jenkins' GitHub App credential, whose password is an
+        // installation token minted for this build (its username, the app id, is not needed).
+        return [[string(credentialsId: config.githubCredentialsId, variable: 'GITHUB_TOKEN')],
+                [usernamePassword(credentialsId: config.githubCredentialsId,
+                                  usernameVariable: 'PORT_GITOPS_GITHUB_APP', passwordVariable: 'GITHUB_TOKEN')]]
+    }
+    if (given(config.gitlabCredentialsId)) {
+        return [[string(credentialsId: config.gitlabCredentialsId, variable: 'GITLAB_TOKEN')]]
+    }
     return given(config.bitbucketTokenCredentialsId) ?
-        [string(credentialsId: config.bitbucketTokenCredentialsId, variable: 'BITBUCKET_ACCESS_TOKEN')] :
-        [usernamePassword(credentialsId: config.bitbucketCredentialsId,
-                          usernameVariable: 'BITBUCKET_USERNAME', passwordVariable: 'BITBUCKET_TOKEN')]
+        [[string(credentialsId: config.bitbucketTokenCredentialsId, variable: 'BITBUCKET_ACCESS_TOKEN')]] :
+        [[usernamePassword(credentialsId: config.bitbucketCredentialsId,
+                           usernameVariable: 'BITBUCKET_USERNAME', passwordVariable: 'BITBUCKET_TOKEN')]]
 }
 
 // ---- pure helpers (@NonCPS: no steps inside) ----------------------------------------------------------
@@ -198,14 +243,45 @@ private String callProblem(Map config) {
     if (problem) {
         return problem
     }
-    if (given(config.bitbucketCredentialsId) == given(config.bitbucketTokenCredentialsId)) {
-        return given(config.bitbucketCredentialsId) ?
-            "give 'bitbucketCredentialsId' or 'bitbucketTokenCredentialsId', not both" :
-            "missing required parameter 'bitbucketCredentialsId' (username/password) " +
-            "or 'bitbucketTokenCredentialsId' (secret text)"
+    return scmProblem(config)
+}
+
+/** Exactly the credentials of the chosen SCM: the 'scm' parameter, else the agent's PORT_GITOPS_SCM. */
+@NonCPS
+private String scmProblem(Map config) {
+    String kind = given(config.bitbucketKind) ? config.bitbucketKind.toString() : null
+    if (kind && !BITBUCKET_KINDS.containsKey(kind)) {
+        return "'bitbucketKind' must be 'cloud' or 'datacenter', not '${kind}'"
     }
-    return given(config.bitbucketKind) && !(config.bitbucketKind in ['cloud', 'datacenter']) ?
-        "'bitbucketKind' must be 'cloud' or 'datacenter', not '${config.bitbucketKind}'" : null
+    String scm = given(config.scm) ? config.scm.toString() :
+        (kind ? BITBUCKET_KINDS[kind] : (env.PORT_GITOPS_SCM ?: 'bitbucket-cloud'))
+    String source = given(config.scm) || kind ? 'scm' : 'scm (from PORT_GITOPS_SCM)'
+    if (!(scm in SCMS)) {
+        return "'${source}' must be one of ${SCMS.join(', ')}, not '${scm}'"
+    }
+    if (kind && BITBUCKET_KINDS[kind] != scm) {
+        return "'bitbucketKind: ${kind}' contradicts 'scm: ${scm}'; give only 'scm'"
+    }
+    List<String> allowed = SCM_CREDENTIALS[scm.startsWith('bitbucket') ? 'bitbucket' : scm]
+    List<String> credentials = SCM_CREDENTIALS.values().flatten().unique().findAll { String key ->
+        given(config[key])
+    } as List<String>
+    String foreign = credentials.find { String key -> !(key in allowed) }
+    if (foreign) {
+        String takes = allowed.collect { String key -> "'${key}'" }.join(' or ')
+        return "'${foreign}' does not apply to scm '${scm}' (it takes ${takes})"
+    }
+    if (credentials.size() > 1) {
+        return "give '${credentials[0]}' or '${credentials[1]}', not both"
+    }
+    if (credentials) {
+        return null
+    }
+    return scm == 'github' ? "missing required parameter 'githubCredentialsId' (secret text token, or the " +
+        'username/password credential of a GitHub App)' :
+        (scm == 'gitlab' ? "missing required parameter 'gitlabCredentialsId' (secret text)" :
+        "missing required parameter 'bitbucketCredentialsId' (username/password) " +
+        "or 'bitbucketTokenCredentialsId' (secret text)")
 }
 
 /** The raw payload, or all required individual values; never both. */
@@ -249,10 +325,10 @@ private String valueProblem(String key, Object value) {
         return value == null || value instanceof Boolean || value.toString() in ['true', 'false'] ? null :
             "'${key}' must be true or false, not " + (value instanceof CharSequence ? "'${value}'" : typeName(value))
     }
-    if (key == 'reviewers') {
+    if (key in NAME_LISTS) {
         return value == null || value instanceof CharSequence ||
             (value instanceof Collection && value.every { Object name -> name instanceof CharSequence }) ? null :
-            "'reviewers' must be a list of names or a comma-separated String"
+            "'${key}' must be a list of names or a comma-separated String"
     }
     return value == null || value instanceof CharSequence ? null : "'${key}' must be a String, not ${typeName(value)}"
 }

@@ -54,7 +54,8 @@ class HostileInputTest {
 import json, os, sys
 args = sys.argv[1:]
 seen = {"argv": args, "env": {k: os.environ.get(k) for k in
-        ("PORT_CLIENT_ID", "PORT_CLIENT_SECRET", "BITBUCKET_ACCESS_TOKEN", "PORT_GITOPS_BRANCH", "PORT_GITOPS_REVIEWERS")}}
+        ("PORT_CLIENT_ID", "PORT_CLIENT_SECRET", "BITBUCKET_ACCESS_TOKEN", "PORT_GITOPS_BRANCH", "PORT_GITOPS_REVIEWERS",
+         "GITHUB_TOKEN", "GITLAB_TOKEN", "PORT_GITOPS_LABELS", "GITHUB_OWNER", "GITLAB_GROUP")}}
 status = 0
 if args[0] == "enrich":
     with open(args[args.index("--payload") + 1], encoding="utf-8") as f:
@@ -102,6 +103,28 @@ sys.exit(status)
             assertEquals(payload, seenByTool().payload)
             assertEquals([value, "${value},bob".toString()], [seenByTool().env.PORT_GITOPS_BRANCH, seenByTool().env.PORT_GITOPS_REVIEWERS])
             assertNothingLeaked()
+        }
+    }
+
+    @Test
+    void hostileGithubAndGitlabSecretsAndSettingsArriveIntact() {
+        h.credentials['github-app'] = [username: secrets.user, password: secrets.bitbucket]
+        h.credentials['gitlab'] = secrets.port
+        Closure enrich = { Map config ->
+            shouldFail(PipelineError) {
+                h.binding.getVariable('portEnrichService').call(config + [payload: '{"port_context": {"entity": "x"}}',
+                                                                          command: fakeTool()])
+            }
+        }
+        enrich(scm: 'github', githubCredentialsId: 'github-app', owner: hostile[0], labels: [hostile[1], hostile[2]])
+        assertEquals([secrets.bitbucket, hostile[0], "${hostile[1]},${hostile[2]}".toString()],
+                     [seenByTool().env.GITHUB_TOKEN, seenByTool().env.GITHUB_OWNER, seenByTool().env.PORT_GITOPS_LABELS])
+        enrich(scm: 'gitlab', gitlabCredentialsId: 'gitlab', group: hostile[3], draft: true)
+        assertEquals([secrets.port, hostile[3], null],
+                     [seenByTool().env.GITLAB_TOKEN, seenByTool().env.GITLAB_GROUP, seenByTool().env.GITHUB_TOKEN])
+        assertFalse(marker.exists())
+        (hostile + secrets.values()).each { String value ->
+            assertFalse(value, (h.stringsGivenTo('sh') + h.stringsGivenTo('echo')).any { it.contains(value) })
         }
     }
 

@@ -130,6 +130,25 @@ class JenkinsfileTest {
     }
 
     @Test
+    void theScmIsChosenByTheEnvironmentWithItsCredential() {
+        webhook()
+        h.env.PORT_GITOPS_SCM = 'github'
+        h.credentials['github-credentials'] = [username: '123456', password: 'ghs_installation-token']
+        runJenkinsfile()
+        Map seen = tool.runs[0].env
+        assertEquals(['github', 'ghs_installation-token', 'true'],
+                     [seen.PORT_GITOPS_SCM, seen.GITHUB_TOKEN, seen.PORT_GITOPS_VERIFY_SIGNATURE])
+        assertEquals([], seen.keySet().findAll { it.startsWith('BITBUCKET') } as List)
+        h.env.PORT_GITOPS_SCM = 'gitlab'
+        h.env.GITLAB_CREDENTIALS_ID = 'gitlab-group-token'
+        h.credentials['gitlab-group-token'] = 'glpat-group-access-token'
+        runJenkinsfile()
+        assertEquals(['gitlab', 'glpat-group-access-token', null],
+                     [tool.runs[1].env.PORT_GITOPS_SCM, tool.runs[1].env.GITLAB_TOKEN, tool.runs[1].env.GITHUB_TOKEN])
+        assertEquals('SUCCESS', h.currentBuild.currentResult)
+    }
+
+    @Test
     void aBuildKilledAfterTheSignatureWasVerifiedClosesThePortRun() {
         webhook()
         tool.status = 137  // e.g. the kernel's OOM killer

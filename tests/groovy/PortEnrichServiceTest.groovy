@@ -242,6 +242,116 @@ class PortEnrichServiceTest {
         assertTrue(failure(payload: PAYLOAD, bitbucketTokenCredentialsId: 'bitbucket').contains("'Username with password'"))
     }
 
+    // ---- GitHub and GitLab ------------------------------------------------------------------------
+
+    @Test
+    void githubSecretTextIsTheToken() {
+        h.credentials['github-token'] = 'ghp_personal-access-token'
+        step.call(payload: PAYLOAD, scm: 'github', githubCredentialsId: 'github-token', owner: 'acme')
+        assertEquals([PORT_GITOPS_SCM: 'github', GITHUB_TOKEN: 'ghp_personal-access-token', GITHUB_OWNER: 'acme',
+                      PORT_CLIENT_ID: 'port-client-id'],
+                     toolEnv().subMap(['PORT_GITOPS_SCM', 'GITHUB_TOKEN', 'GITHUB_OWNER', 'PORT_CLIENT_ID']))
+        assertEquals([], toolEnv().keySet().findAll { it.startsWith('BITBUCKET') || it.startsWith('GITLAB') } as List)
+        assertEquals([['port-credentials', 'github-token']], h.callsTo('withCredentials')*.args*.bindings*.credentialsId)
+    }
+
+    @Test
+    void githubAppCredentialGivesItsInstallationTokenAsTheToken() {
+        // Jenkins' GitHub App credential binds as username (the app id) / password (an installation token).
+        h.credentials['github-app'] = [username: '123456', password: 'ghs_installation-token']
+        step.call(payload: PAYLOAD, scm: 'github', githubCredentialsId: 'github-app')
+        assertEquals('ghs_installation-token', toolEnv().GITHUB_TOKEN)
+        assertEquals(['string', 'usernamePassword'], h.callsTo('withCredentials')*.args*.bindings*.getAt(1)*.kind)
+        assertEquals(1, h.callsTo('sh').size())
+        assertFalse(toolEnv().containsKey('GITHUB_APP_PRIVATE_KEY'))
+    }
+
+    @Test
+    void aMissingGithubCredentialIsReportedAsJenkinsDoes() {
+        assertEquals("Could not find credentials entry with ID 'nope'",
+                     failure(payload: PAYLOAD, scm: 'github', githubCredentialsId: 'nope'))
+        assertEquals([], h.callsTo('sh'))
+    }
+
+    @Test
+    void aToolFailureInsideTheBindingIsNeverRetriedWithTheOtherKind() {
+        h.credentials['github-token'] = 'ghp_personal-access-token'
+        h.shHandler = { String script, Map env -> throw new PipelineError('agent went offline') }
+        assertEquals('agent went offline', failure(payload: PAYLOAD, scm: 'github', githubCredentialsId: 'github-token'))
+        assertEquals(1, h.callsTo('sh').size())
+    }
+
+    @Test
+    void gitlabSecretTextIsTheToken() {
+        h.credentials['gitlab-token'] = 'glpat-group-access-token'
+        step.call(payload: PAYLOAD, scm: 'gitlab', gitlabCredentialsId: 'gitlab-token', group: 'acme/platform',
+                  gitlabUrl: 'https://gitlab.acme.example/gitlab')
+        assertEquals([PORT_GITOPS_SCM: 'gitlab', GITLAB_TOKEN: 'glpat-group-access-token', GITLAB_GROUP: 'acme/platform',
+                      GITLAB_URL: 'https://gitlab.acme.example/gitlab'],
+                     toolEnv().subMap(['PORT_GITOPS_SCM', 'GITLAB_TOKEN', 'GITLAB_GROUP', 'GITLAB_URL']))
+        assertEquals([], toolEnv().keySet().findAll { it.startsWith('BITBUCKET') || it.startsWith('GITHUB') } as List)
+    }
+
+    @Test
+    void theAgentsScmChoosesTheCredentialsWhenTheStepNamesNone() {
+        h.env.PORT_GITOPS_SCM = 'gitlab'
+        h.credentials['gitlab-token'] = 'glpat-group-access-token'
+        step.call(payload: PAYLOAD, gitlabCredentialsId: 'gitlab-token')
+        assertEquals(['gitlab', 'glpat-group-access-token'], [toolEnv().PORT_GITOPS_SCM, toolEnv().GITLAB_TOKEN])
+    }
+
+    @Test
+    void labelsDraftAndGithubUrlsBecomeToolVariables() {
+        h.credentials['github-token'] = 'ghp_personal-access-token'
+        step.call(payload: PAYLOAD, scm: 'github', githubCredentialsId: 'github-token', labels: ['port', 'catalog'],
+                  draft: true, githubApiUrl: 'https://ghe.acme.example/api/v3', githubWebUrl: 'https://ghe.acme.example')
+        assertEquals([PORT_GITOPS_LABELS: 'port,catalog', PORT_GITOPS_DRAFT: 'true',
+                      GITHUB_API_URL: 'https://ghe.acme.example/api/v3', GITHUB_WEB_URL: 'https://ghe.acme.example'],
+                     toolEnv().subMap(['PORT_GITOPS_LABELS', 'PORT_GITOPS_DRAFT', 'GITHUB_API_URL', 'GITHUB_WEB_URL']))
+    }
+
+    @Test
+    void stringFormsOfLabelsAndDraftAreAccepted() {
+        run(payload: PAYLOAD, scm: 'bitbucket-datacenter', labels: 'port,catalog', draft: 'false')
+        assertEquals([PORT_GITOPS_SCM: 'bitbucket-datacenter', PORT_GITOPS_LABELS: 'port,catalog', PORT_GITOPS_DRAFT: 'false'],
+                     toolEnv().subMap(['PORT_GITOPS_SCM', 'PORT_GITOPS_LABELS', 'PORT_GITOPS_DRAFT']))
+    }
+
+    @Test
+    void exactlyTheCredentialsOfTheChosenScm() {
+        Map<String, Map> cases = [
+            "'bitbucketCredentialsId' does not apply to scm 'github' (it takes 'githubCredentialsId')":
+                [payload: PAYLOAD, scm: 'github', bitbucketCredentialsId: 'bitbucket'],
+            ("'githubCredentialsId' does not apply to scm 'bitbucket-cloud' (it takes 'bitbucketCredentialsId' or " +
+                "'bitbucketTokenCredentialsId')"): [payload: PAYLOAD, githubCredentialsId: 'github-token'],
+            "'gitlabCredentialsId' does not apply to scm 'github'":
+                [payload: PAYLOAD, scm: 'github', githubCredentialsId: 'github-token', gitlabCredentialsId: 'gitlab-token'],
+            "'githubCredentialsId' does not apply to scm 'gitlab' (it takes 'gitlabCredentialsId')":
+                [payload: PAYLOAD, scm: 'gitlab', githubCredentialsId: 'github-token'],
+            ("missing required parameter 'githubCredentialsId' (secret text token, or the username/password credential of " +
+                'a GitHub App)'): [payload: PAYLOAD, scm: 'github'],
+            "missing required parameter 'gitlabCredentialsId' (secret text)": [payload: PAYLOAD, scm: 'gitlab'],
+            "'scm' must be one of bitbucket-cloud, bitbucket-datacenter, github, gitlab, not 'svn'":
+                [payload: PAYLOAD, scm: 'svn', bitbucketCredentialsId: 'bitbucket'],
+            "'bitbucketKind: cloud' contradicts 'scm: github'; give only 'scm'":
+                [payload: PAYLOAD, scm: 'github', bitbucketKind: 'cloud', githubCredentialsId: 'github-token'],
+            "'labels' must be a list of names or a comma-separated String":
+                [payload: PAYLOAD, labels: [1], bitbucketCredentialsId: 'bitbucket'],
+            "'draft' must be true or false, not 'maybe'": [payload: PAYLOAD, draft: 'maybe', bitbucketCredentialsId: 'bitbucket'],
+            "'scm' must be a String, not Integer": [payload: PAYLOAD, scm: 1, bitbucketCredentialsId: 'bitbucket'],
+        ]
+        cases.each { String expected, Map config ->
+            String message = failure(config)
+            assertTrue("${config} gave: ${message}", message.startsWith("portEnrichService: ${expected}"))
+        }
+        h.env.PORT_GITOPS_SCM = 'github'
+        assertEquals("portEnrichService: missing required parameter 'githubCredentialsId' (secret text token, or the " +
+                     'username/password credential of a GitHub App)', failure(payload: PAYLOAD))
+        h.env.PORT_GITOPS_SCM = 'hg'
+        assertTrue(failure(payload: PAYLOAD).startsWith("portEnrichService: 'scm (from PORT_GITOPS_SCM)' must be one of"))
+        assertEquals([], h.callsTo('sh') + h.callsTo('writeFile') + h.callsTo('withCredentials'))
+    }
+
     // ---- shipping the tool ----------------------------------------------------------------------------
 
     @Test
