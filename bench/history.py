@@ -57,8 +57,11 @@ def git_client_env(sandbox: Sandbox, home: Path) -> dict[str, str]:
     """A git client with no user configuration, the sandbox's credentials in an environment-only
     header (never on a command line), and an identity for its commit."""
     auth = base64.b64encode(f"{sandbox.bitbucket.username}:{sandbox.bitbucket.token}".encode()).decode()
-    loopback = sandbox.env()["NO_PROXY"]
+    sandbox_env = sandbox.env()
+    loopback = sandbox_env["NO_PROXY"]
+    tls = {"GIT_SSL_CAINFO": sandbox_env["GIT_SSL_CAINFO"]} if "GIT_SSL_CAINFO" in sandbox_env else {}
     return {
+        **tls,
         **sandbox.bitbucket.git_env,
         "HOME": str(home),
         "GIT_CONFIG_COUNT": "1",
@@ -84,7 +87,7 @@ def clone_edit_push(sandbox: Sandbox, workspace: str, slug: str, entity: str, br
     with tempfile.TemporaryDirectory(prefix="port-gitops-bench-clone-") as tmp:
         env = git_client_env(sandbox, Path(tmp))
         checkout = Path(tmp) / slug
-        url = f"{sandbox.bitbucket_web_url}/{workspace}/{slug}.git"
+        url = sandbox.scm.clone_url(workspace, slug)
         start = time.perf_counter()
         run_timed(["git", "clone", "--quiet", "--no-local", url, str(checkout)], env=env).check()
         text = TEMPLATE.read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,8 +20,18 @@ from pathlib import Path
 from typing import Optional, Union
 
 from enrichments import FlavourResult, measure_flavour
+from links import LinkResult, measure_links
+from netlink import PROFILES, Profile
 from processes import BenchError, run_timed
-from report import FLAVOURS, Measurements, enrichment_table, request_lists, size_table
+from report import (
+    FLAVOURS,
+    TARGET_PROFILE,
+    Measurements,
+    enrichment_table,
+    link_table,
+    request_lists,
+    size_table,
+)
 from sizes import measure_sizes
 
 SIZES_MB = (1, 50, 200)
@@ -53,6 +64,33 @@ def measure_flavours(runs: int, workdir: Path) -> dict[str, Union[FlavourResult,
     return results
 
 
+def parse_profiles(text: str) -> list[Profile]:
+    """`all`, `none`, or RTT_MS/RATE_MBIT[,...], e.g. `40/100,80/20`."""
+    if text == "all":
+        return list(PROFILES)
+    if text == "none":
+        return []
+    try:
+        return [Profile(*(int(part) for part in item.split("/", 1))) for item in text.split(",")]
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected all, none or RTT_MS/RATE_MBIT[,...]") from None
+
+
+def measure_all_links(
+    profiles: list[Profile], sizes_mb: tuple[int, ...], runs: int, clones: int, workdir: Path
+) -> dict[str, LinkResult]:
+    results: dict[str, LinkResult] = {}
+    for key, title in FLAVOURS:
+        try:
+            results[key] = measure_links(key, profiles, sizes_mb, runs, clones, workdir)
+        except (BenchError, RuntimeError, OSError) as exc:  # the other flavours still mean something
+            print(f"bench: error: {title} over links: {exc}", file=sys.stderr)
+            results[key] = FAILED
+        if isinstance(results[key], str):
+            print(f"bench: {title} over links: {results[key]}", file=sys.stderr, flush=True)
+    return results
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -60,8 +98,19 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="fewer repetitions (3 instead of 7, 1 clone, not 5)"
     )
+    parser.add_argument(
+        "--links",
+        type=parse_profiles,
+        default=None,
+        metavar="PROFILES",
+        help="link profiles: all (default), none, or RTT_MS/RATE_MBIT[,...]; --quick: 40/100",
+    )
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the namespaces, the veth and the sandbox are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     runs, help_runs, clones = (3, 5, 1) if args.quick else (7, 15, 5)
+    profiles = args.links if args.links is not None else ([TARGET_PROFILE] if args.quick else list(PROFILES))
+    link_sizes, link_clones = ((1, 200), 1) if args.quick else (SIZES_MB, 3)
     help_argv, help_label = help_command()
     started = time.perf_counter()
     try:
@@ -70,8 +119,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                 flavours=measure_flavours(runs, Path(tmp)),
                 help_seconds=measure_help(help_argv, help_runs),
                 help_command=help_label,
+                python_seconds=measure_help([sys.executable, "-c", "pass"], help_runs),
                 sizes=measure_sizes(SIZES_MB, runs, clones, Path(tmp)),
             )
+            links = measure_all_links(profiles, link_sizes, 3, link_clones, Path(tmp)) if profiles else {}
     except BenchError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 1
@@ -85,10 +136,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(enrichment_table(measurements, runs) + "\n")
     print("### Cost against repository size (Bitbucket Cloud sandbox, git smart HTTP for the baseline)\n")
     print(size_table(measurements.sizes) + "\n")
+    if profiles:
+        print("### Over a network link (TLS on; the sandbox in a network namespace of its own)\n")
+        print(
+            "Rate shaped with `tc tbf` on a veth pair; the RTT added by a relay in the sandbox's namespace"
+            " (RTT/2 each way; a new connection's TCP handshake costs one RTT). A round trip on the critical"
+            " path is a request/answer exchange (or handshake) that overlapped no other.\n"
+        )
+        print(link_table(links, profiles) + "\n")
     print("### Requests counted (first service)\n")
     print(request_lists(measurements.flavours) + "\n")
     print(f"Measured in {time.perf_counter() - started:.0f} s.")
-    return 1 if FAILED in measurements.flavours.values() else 0
+    return 1 if FAILED in [*measurements.flavours.values(), *links.values()] else 0
 
 
 if __name__ == "__main__":
