@@ -310,6 +310,26 @@ def test_each_translation_is_parsed_by_jsonpath_ng_once(monkeypatch: pytest.Monk
     assert len(calls) == len(set(calls))  # the prefix checked for the second document, once too
 
 
+def test_jsonpath_ng_parser_is_built_once_per_process(monkeypatch: pytest.MonkeyPatch):
+    # Building one is PLY's table construction (~10 ms); load_trigger compiles seven expressions.
+    built: list[object] = []
+    real = query._PARSER_CLASS
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        built.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(query, "_PARSER_CLASS", counting)
+    monkeypatch.setattr(query, "_parsed", {})
+    query._ng_parser.cache_clear()
+    try:
+        for name in ("one", "two", "three"):
+            assert read(f"$.{name}[*].x", {name: [{"x": 1}]}) == [1]
+    finally:
+        query._ng_parser.cache_clear()  # the next caller builds the real one again
+    assert len(built) == 1
+
+
 def test_each_expression_is_compiled_once_even_from_many_threads():
     expression = "$.labels[?(@.name == 'concurrent')].a"
     seen: list[object] = []

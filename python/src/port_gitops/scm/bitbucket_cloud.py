@@ -21,10 +21,10 @@ from typing import Any, ClassVar, Collection, FrozenSet, Optional, Sequence
 from urllib.parse import quote
 
 import requests
-from atlassian.bitbucket.cloud import Cloud
 
 from port_gitops.http import host_of
 from port_gitops.retry import RetryPolicy
+from port_gitops.scm.atlassian_lib import load_bitbucket_only
 from port_gitops.scm.base import DRAFT, PullRequest, RepoInfo
 from port_gitops.scm.common import (
     RequestRunner,
@@ -116,6 +116,9 @@ class CloudScm:
             "CloudScm", session, username=username, token=token, access_token=access_token
         )
         self._credential = credential.name
+        load_bitbucket_only()
+        from atlassian.bitbucket.cloud import Cloud  # here: only on this flavour's path
+
         self._cloud = Cloud(  # type: ignore[no-untyped-call]  # the library's __init__ is unannotated
             url=api_url, session=session, backoff_and_retry=False, retry_with_header=False, **credential.auth
         )

@@ -38,10 +38,10 @@ from typing import Any, Callable, ClassVar, Collection, FrozenSet, Optional, Seq
 from urllib.parse import quote
 
 import requests
-from atlassian import Bitbucket
 
 from port_gitops.http import host_of
 from port_gitops.retry import RetryPolicy
+from port_gitops.scm.atlassian_lib import load_bitbucket_only
 from port_gitops.scm.base import DRAFT, PullRequest, RepoInfo
 from port_gitops.scm.common import (
     RequestRunner,
@@ -118,6 +118,9 @@ class DataCenterScm:
         # cloud=False: a server whose URL happens to contain "bitbucket.org" is still a server.
         # Advanced mode: every call, the library's methods included, returns the requests.Response
         # (the methods are untyped, hence Any).
+        load_bitbucket_only()
+        from atlassian.bitbucket import Bitbucket  # here: only on this flavour's path
+
         self._bb: Any = Bitbucket(  # type: ignore[no-untyped-call]
             api_url, session=session, cloud=False, advanced_mode=True,
             backoff_and_retry=False, retry_with_header=False, **credential.auth,

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple
@@ -19,7 +20,7 @@ import jsonpath_ng.jsonpath
 from jsonpath_ng import DatumInContext, Fields, Index, JSONPath
 from jsonpath_ng import Slice as NgSlice
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext import parse as ng_parse
+from jsonpath_ng.ext import parser as ng_ext_parser
 from jsonpath_ng.ext.filter import Filter as NgFilter
 
 from port_gitops.gwt.jayway.errors import InvalidPath, PathNotFound, Unsupported
@@ -28,7 +29,20 @@ from port_gitops.gwt.jayway.translate import translate
 
 _NG_WILDCARD = getattr(jsonpath_ng.jsonpath, "Wildcard", ())  # ng's own `*` node, from 1.16
 _parsed: Dict[str, JSONPath] = {}
-_parse_lock = threading.Lock()  # ng's parse rebuilds PLY tables through module globals: one at a time
+_parse_lock = threading.Lock()  # PLY's parser keeps its state in the instance: one parse at a time
+_PARSER_CLASS = ng_ext_parser.ExtendedJsonPathParser
+
+
+@functools.cache
+def _ng_parser() -> Any:
+    """jsonpath-ng's extended parser, built once per process: `jsonpath_ng.ext.parse` builds a new one
+    (PLY's tables, ~10 ms) for every expression. Its `parse` takes a fresh lexer each call."""
+    return _PARSER_CLASS()
+
+
+def ng_parse(expression: str) -> JSONPath:
+    """`jsonpath_ng.ext.parse`, on the one parser."""
+    return _ng_parser().parse(expression)
 
 
 def parsed(expression: str) -> JSONPath:
