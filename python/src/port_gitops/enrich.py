@@ -66,6 +66,7 @@ class Progress:
     """Where each step is told: stderr progress and, when a run id is known, Port's run log."""
 
     port_log: Callable[[str], None] = lambda message: None
+    before_write: Callable[[], None] = lambda: None  # waits for what must be settled before any write
 
     def step(self, message: str) -> None:
         log.info("%s", message)
@@ -155,6 +156,7 @@ class Enrichment:
             self.result.planned.append(description)
             self.progress.step(f"dry run: would {description}")
             return None
+        self.progress.before_write()
         return action()
 
     def run(self) -> Result:

@@ -60,6 +60,8 @@ class EnrichCommand:
         except Exception as exc:
             log.debug("unexpected error", exc_info=True)
             code = self._fail(JobFailedError(f"unexpected {type(exc).__name__}: {exc}"))
+        if self.reporter is not None:
+            self.reporter.close()  # the background sender has nothing left: stop it
         self.result.exit_code = code
         self._emit()
         return code
@@ -88,13 +90,17 @@ class EnrichCommand:
         scm_settings = config.scm_settings(args, self.environ)
         self.result.scm = scm_settings.scm
         job = self._job(variables, fields, scm_settings)
-        if self.reporter is not None:
-            self.reporter.authenticate()  # a Port 401 is exit 2, before anything is written
         from port_gitops.wiring import make_scm
 
         scm = make_scm(scm_settings, job.repo, session=session, policy=policy)
         reporter = self.reporter
-        progress = Progress(port_log=reporter.log if reporter is not None else (lambda m: None))
+        if reporter is not None:
+            # The token overlaps the first SCM reads; a Port 401 is still exit 2 before any write.
+            reporter.authenticate()
+        progress = Progress(
+            port_log=reporter.log if reporter is not None else (lambda m: None),
+            before_write=reporter.ready if reporter is not None else (lambda: None),
+        )
         Enrichment(job, scm, progress, self.result).run()
         progress.step(f"finished: {self.result.outcome}")
         try:

@@ -1,0 +1,93 @@
+"""Port off the critical path: the token and the log lines go out from a background sender while the
+SCM work goes on, in the order they happened, all before the final status; nothing is written to the
+SCM before Port accepted the credentials. Every flavour."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import pytest
+from enrichkit import FLAVOURS, Enricher
+
+from port_gitops.sandbox import Sandbox
+from port_gitops.sandbox.example import seed_example
+from port_gitops.sandbox.faults import Fault
+
+READS = ("GET", "HEAD")
+TOKEN = "/v1/auth/access_token"
+
+
+@pytest.fixture(params=FLAVOURS)
+def sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    with Sandbox(flavour=request.param) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def enrich(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Enricher:
+    return Enricher(sb, tmp_path, monkeypatch, capsys)
+
+
+def test_log_lines_reach_port_in_order_before_the_final_status(sb: Sandbox, enrich: Enricher) -> None:
+    example = seed_example(sb)
+    run = enrich(example.payload)
+    assert run.code == 0, run.stderr
+    lines = sb.port.runs[example.run_id]["logs"]
+    assert lines[0].startswith("started: enrich service payments") and lines[-1] == "finished: created"
+    assert any(line.startswith("pull request #") for line in lines)
+    # The same lines, in the same order, as the progress on stderr.
+    positions = [run.stderr.find(line) for line in lines]
+    assert -1 not in positions and positions == sorted(positions)
+    methods = [(request.method, request.path) for request in sb.port.requests]
+    assert methods[0] == ("POST", TOKEN)
+    assert methods[-1][0] == "PATCH", "the final status comes after every log line"
+    # token + one request per line + the final status: no more requests than before
+    assert len(methods) == 1 + len(lines) + 1
+    assert sb.port.runs[example.run_id]["status"] == "SUCCESS"
+
+
+def test_the_token_request_overlaps_the_scm_reads_but_not_the_writes(
+    sb: Sandbox, enrich: Enricher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = seed_example(sb)
+    seen: dict[str, Any] = {}
+    take = sb.port.faults.take
+
+    def slow_token(method: str, path: str) -> Optional[Fault]:
+        if path == TOKEN:
+            time.sleep(0.4)  # Port is slow to answer: the SCM reads go on meanwhile
+            seen["scm"] = [request.method for request in sb.scm.requests]
+        return take(method, path)
+
+    monkeypatch.setattr(sb.port.faults, "take", slow_token)
+    run = enrich(example.payload)
+    assert run.code == 0, run.stderr
+    assert seen["scm"], "the first SCM reads did not wait for Port's token"
+    assert all(method in READS for method in seen["scm"]), "nothing is written before the token is in"
+
+
+def test_a_failing_log_line_loses_only_the_lines_and_the_run_still_ends_reported(
+    sb: Sandbox, enrich: Enricher
+) -> None:
+    example = seed_example(sb)
+    sb.port.faults.add("POST", r"/logs$", status=500, times=1)  # a log line is never replayed
+    run = enrich(example.payload)
+    assert run.code == 0, run.stderr
+    assert "Port run log unavailable" in run.stderr
+    assert sb.port.runs[example.run_id]["status"] == "SUCCESS"
+    assert [request.method for request in sb.port.requests][-1] == "PATCH"
+
+
+def test_rejected_port_credentials_stop_before_any_write_even_when_port_is_slow(
+    sb: Sandbox, enrich: Enricher
+) -> None:
+    example = seed_example(sb)
+    sb.port.faults.add("POST", TOKEN, times=1, delay=0.3)
+    run = enrich(example.payload, PORT_CLIENT_SECRET="wrong-secret")
+    assert run.code == 2, run.stderr
+    assert all(request.method in READS for request in sb.scm.requests)
+    assert sb.scm.repository(example.workspace, example.slug).pull_requests == {}
