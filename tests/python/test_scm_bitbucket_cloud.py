@@ -171,6 +171,20 @@ def test_paths_that_leave_the_repository_send_no_request(world: World, path: str
     assert world.bb.requests == []
 
 
+@pytest.mark.parametrize("location", [True, False], ids=["Location", "no Location"])
+def test_the_new_commit_comes_from_the_201s_location_else_from_the_branch(
+    world: World, location: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(world.sb.bitbucket, "src_location", location)
+    scm = world.scm()
+    world.bb.clear()
+    new = commit(scm, world)
+    assert world.sb.bitbucket.branch_tip(WS, world.slug, BRANCH) == new
+    sent = [(request.method, request.path.rsplit("/", 1)[-1]) for request in world.bb.requests]
+    expected = [("POST", "src")] + ([] if location else [("GET", BRANCH.rsplit("/", 1)[-1])])
+    assert sent == expected
+
+
 def test_commit_creates_the_branch_on_the_given_parent(world: World) -> None:
     scm = world.scm()
     world.bb.push(

@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
 from port_gitops.errors import InvalidInputError, JobFailedError, UsageError
 from port_gitops.limits import MAX_PORTYML_BYTES, check_size
 from port_gitops.model import Blueprints, EnrichValues
+from port_gitops.parallel import Prefetch
 from port_gitops.portyml import MergeResult, merge, render_entities, unified_diff
 from port_gitops.repo_ref import RepoRef
 from port_gitops.result import Result
@@ -273,6 +274,15 @@ class Enrichment:
             result.warnings.append(f"declined redundant pull request #{pr.id}")
 
     def _create(self, base: str, base_tip: str, content: bytes, desired: MergeResult) -> None:
+        # The default reviewers do not depend on the commit: read them while it is being written.
+        reviewers = Prefetch(self.scm.default_reviewers)
+        try:
+            self._commit_new_branch(base, base_tip, content, desired)
+            self._open_pr(base, desired, outcome="created", default_reviewers=reviewers.result)
+        finally:
+            reviewers.close()
+
+    def _commit_new_branch(self, base: str, base_tip: str, content: bytes, desired: MergeResult) -> None:
         job = self.job
         commit = self._write(
             f"create branch {self.branch} from {base} ({base_tip[:12]}) with a commit of {job.path}",
@@ -289,11 +299,17 @@ class Enrichment:
         self.result.commit = commit if isinstance(commit, str) else None
         if self.result.commit:
             self.progress.step(f"committed {self.result.commit[:12]} to new branch {self.branch}")
-        self._open_pr(base, desired, outcome="created")
 
-    def _open_pr(self, base: str, desired: MergeResult, outcome: str) -> None:
+    def _open_pr(
+        self,
+        base: str,
+        desired: MergeResult,
+        outcome: str,
+        default_reviewers: Optional[Callable[[], Sequence[str]]] = None,
+    ) -> None:
         job, features = self.job, self.scm.features
-        reviewers = list(dict.fromkeys([*job.reviewers, *self.scm.default_reviewers()]))
+        defaults = (default_reviewers or self.scm.default_reviewers)()
+        reviewers = list(dict.fromkeys([*job.reviewers, *defaults]))
         asked = {DRAFT: job.draft, LABELS: bool(job.labels), TEAM_REVIEWERS: bool(job.team_reviewers)}
         for feature in sorted(name for name, wanted in asked.items() if wanted and name not in features):
             warning = f"{feature} are not supported here; the pull request is opened without them"

@@ -34,6 +34,10 @@ class BitbucketCloudSandbox(CodeHost):
     """Bitbucket Cloud on loopback: `url` is the API base (the tool appends /2.0), `web_url` the
     host of repository and pull-request links and of git's smart HTTP (`{web_url}/{ws}/{slug}.git`)."""
 
+    # Cloud's `POST /src` answers 201 with the new commit's API URL in `Location`; False leaves it out
+    # (the client must then read the branch for the new tip).
+    src_location = True
+
     def client_env(self, owner: str) -> dict[str, str]:
         return {
             "BITBUCKET_URL": self.url,

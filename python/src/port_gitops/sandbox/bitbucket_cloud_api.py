@@ -346,7 +346,9 @@ class CloudApi:
             repo.main_branch = target
             repo.git.set_head_branch(target)
         self.host.sync(repo)
-        return Response(201)
+        if not getattr(self.host, "src_location", True):
+            return Response(201)
+        return Response(201, headers={"Location": self.host.api_href(repo, f"/commit/{new}")})
 
     # --- pull requests ----------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from urllib.parse import quote
 import requests
 
 from port_gitops.http import host_of
+from port_gitops.parallel import all_of
 from port_gitops.retry import RetryPolicy
 from port_gitops.scm.atlassian_lib import load_bitbucket_only
 from port_gitops.scm.base import DRAFT, PullRequest, RepoInfo
@@ -231,8 +232,9 @@ class DataCenterScm:
         return None
 
     def branch_tips(self, branches: Sequence[str]) -> dict[str, Optional[str]]:
-        """One lookup per branch: Data Center filters branches by one substring at a time."""
-        return {branch: self.branch_tip(branch) for branch in branches}
+        """One lookup per branch (Data Center filters branches by one substring at a time), all at once."""
+        tips = all_of([functools.partial(self.branch_tip, branch) for branch in branches])
+        return dict(zip(branches, tips))
 
     def commit_parents(self, commit: str) -> list[str]:
         what = f"read commit {commit[:12]}"

@@ -1,0 +1,75 @@
+"""Independent reads go out together (issue 13): on Cloud the default reviewers are read while the
+commit is written, and the 201's Location saves reading the branch again; on Data Center both branch
+lookups are in flight at once. Checked by holding one request back and looking at what else arrived
+meanwhile (structure, not timing)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Iterator, Optional
+
+import pytest
+from enrichkit import Enricher
+
+from port_gitops.sandbox import Sandbox
+from port_gitops.sandbox.example import seed_example
+from port_gitops.sandbox.faults import Fault
+
+
+@pytest.fixture
+def cloud() -> Iterator[Sandbox]:
+    with Sandbox(flavour="bitbucket-cloud") as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def datacenter() -> Iterator[Sandbox]:
+    with Sandbox(flavour="bitbucket-datacenter") as sandbox:
+        yield sandbox
+
+
+def hold(sb: Sandbox, method: str, suffix: str, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Hold back the first request `method ...suffix` for 0.4 s; record the SCM paths recorded by then."""
+    seen: list[list[str]] = []
+    take = sb.scm.faults.take
+    lock = threading.Lock()
+
+    def slow(m: str, path: str) -> Optional[Fault]:
+        with lock:
+            first = m == method and path.endswith(suffix) and not seen
+            if first:
+                seen.append([])
+        if first:
+            time.sleep(0.4)
+            seen[0] = [request.path for request in sb.scm.requests]
+        return take(m, path)
+
+    monkeypatch.setattr(sb.scm.faults, "take", slow)
+    return seen
+
+
+def test_cloud_reads_the_default_reviewers_while_the_commit_is_written(
+    cloud: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = seed_example(cloud)
+    seen = hold(cloud, "POST", "/src", monkeypatch)
+    run = Enricher(cloud, tmp_path, monkeypatch, capsys)(example.payload)
+    assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+    assert any(path.endswith("default-reviewers") for path in seen[0])
+    paths = [(request.method, request.path) for request in cloud.scm.requests]
+    assert len(paths) == 6, paths  # the new tip comes from the 201's Location
+    assert not any(path.endswith("/refs/branches/port/enrich-payments") for _, path in paths)
+    pr = next(iter(cloud.scm.repository(example.workspace, example.slug).pull_requests.values()))
+    assert pr.reviewers, "the default reviewer read meanwhile is on the pull request"
+
+
+def test_datacenter_looks_both_branches_up_at_once(
+    datacenter: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = seed_example(datacenter)
+    seen = hold(datacenter, "GET", "/branches", monkeypatch)
+    run = Enricher(datacenter, tmp_path, monkeypatch, capsys)(example.payload)
+    assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+    assert sum(path.endswith("/branches") for path in seen[0]) == 1  # the other one, answered meanwhile
