@@ -108,3 +108,36 @@ def test_zipapp_runs_its_own_copy_of_the_package() -> None:
     ).stdout
     assert loaded.startswith(str(pyz) + "/port_gitops/")
     assert "genericVariables" in loaded
+
+
+def test_the_zipapp_unpacks_and_compiles_itself_once_into_a_virtual_environment(
+    fresh: Path, tmp_path: Path
+) -> None:
+    # Python caches no bytecode for a zip: in the agent's cached venv the package is unpacked and
+    # compiled once, then imported from there.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    pyz = fresh / "port-gitops.pyz"
+    first = subprocess.run([str(python), str(pyz), "--version"], capture_output=True, text=True, check=True)
+    (unpacked,) = venv.glob("port-gitops-*")
+    assert (unpacked / "port_gitops" / "cli.py").is_file()
+    assert list((unpacked / "port_gitops" / "__pycache__").glob("cli.*.pyc"))
+    again = subprocess.run(
+        [str(python), "-v", str(pyz), "--version"], capture_output=True, text=True, check=True
+    )
+    assert again.stdout == first.stdout
+    assert f"code object from '{unpacked}/port_gitops/__pycache__/cli." in again.stderr
+    assert list(venv.glob("port-gitops-*")) == [unpacked]
+
+
+def test_the_zipapp_runs_from_the_archive_outside_a_virtual_environment(fresh: Path) -> None:
+    base = Path(sys.base_prefix)
+    python = base / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    if not python.exists():
+        pytest.skip(f"no base interpreter at {python}")
+    before = set(base.glob("port-gitops-*"))
+    argv = [str(python), str(fresh / "port-gitops.pyz"), "--version"]
+    done = subprocess.run(argv, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert set(base.glob("port-gitops-*")) == before  # a system Python is never written to

@@ -5,7 +5,8 @@
 # Prints (on stdout, nothing else) the interpreter of a virtual environment holding exactly the
 # packages pinned in LOCKFILE. The environment is built once per lock and Python version, in
 #   ${PORT_GITOPS_CACHE_DIR:-$HOME/.cache/port-gitops}/venv-<lockhash>-py<X.Y>
-# where <lockhash> is the first 16 hex digits of the lock's SHA-256. It is built in a temporary
+# where <lockhash> is the first 16 hex digits of the lock's SHA-256. (port-gitops.pyz, run with this
+# interpreter, unpacks and compiles itself once into the environment: see python/build_resources.py.) It is built in a temporary
 # directory beside it and renamed into place, so concurrent builds never see a half-built one; the
 # loser of a race discards its copy and uses the winner's. pip runs with the agent's own settings
 # (PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, pip.conf, HTTPS_PROXY/NO_PROXY, PIP_CERT).
