@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 DATA   := python/src/port_gitops/data
 RES    := resources/io/port/gitops
 # Hand-written definitions live in templates/ and resources/; the package carries copies.
-DATA_SOURCES := templates/enrichService.yml $(RES)/trigger.yml $(RES)/blueprints.json $(RES)/action.json
+DATA_SOURCES := templates/enrichService.yml $(RES)/trigger.yml $(RES)/blueprints.json $(RES)/action.json $(RES)/invocation.github.json $(RES)/invocation.gitlab.json
 
 .PHONY: demo test bench sync-data resources tools pytest typecheck lint groovy-test clean
 

@@ -32,5 +32,6 @@ def test_package_copy_is_fresh(source: str) -> None:
 def test_nothing_else_is_bundled_and_every_constant_is_readable() -> None:
     names = {s.rsplit("/", 1)[-1] for s in sources()}
     assert {p.name for p in DATA.iterdir() if p.is_file()} == names
-    for name in (resources.TEMPLATE, resources.TRIGGER, resources.BLUEPRINTS, resources.ACTION):
+    constants = (resources.TEMPLATE, resources.TRIGGER, resources.BLUEPRINTS, resources.ACTION)
+    for name in (*constants, *resources.INVOCATIONS.values()):
         assert resources.read_text(name) == (DATA / name).read_text(encoding="utf-8")

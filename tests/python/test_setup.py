@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from contract import assert_requests_match_spec, operations
 
-from port_gitops import cli, http, logsetup, retry
+from port_gitops import cli, http, logsetup, resources, retry
 from port_gitops.sandbox import Sandbox
 
 JENKINS = "https://jenkins.example.com"
@@ -85,16 +85,18 @@ def setup(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFi
     monkeypatch.setattr(retry, "RetryPolicy", functools.partial(retry.RetryPolicy, sleep=waits.append))
     monkeypatch.setattr(http, "make_session", functools.partial(http.make_session, timeout=(2.0, 2.0)))
 
-    def run(*args: str, token: Optional[str] = TOKEN, jenkins: str = JENKINS, **env: Optional[str]) -> Run:
+    def run(
+        *args: str, token: Optional[str] = TOKEN, jenkins: Optional[str] = JENKINS, **env: Optional[str]
+    ) -> Run:
         for name in list(os.environ):
-            if name.startswith(("PORT_", "BITBUCKET_")):
+            if name.startswith(("PORT_", "BITBUCKET_", "GITHUB_", "GITLAB_")):
                 monkeypatch.delenv(name)
         for name, value in {**sb.env(), "PORT_GITOPS_WEBHOOK_TOKEN": token, **env}.items():
             if value is not None:
                 monkeypatch.setenv(name, value)
         capsys.readouterr()
         del waits[:]
-        code = cli.main(["setup", "--jenkins-url", jenkins, *args])
+        code = cli.main(["setup", *(["--jenkins-url", jenkins] if jenkins else []), *args])
         out = capsys.readouterr()
         return Run(code, out.out, out.err, list(waits))
 
@@ -351,3 +353,149 @@ def test_json_outcome(sb: Sandbox, setup: SetupRunner) -> None:
         ("action", ACTION, "created"),
     ]
     assert outcome["changes"][0]["diff"].startswith("--- Port: blueprint domain")
+
+
+# ---- GitHub workflow and GitLab pipeline backends -------------------------------------------------
+
+
+def test_scm_github_runs_the_action_in_a_github_workflow(sb: Sandbox, setup: SetupRunner) -> None:
+    run = setup("--scm", "github", "--github-workflow-repo", "acme/port-actions", jenkins=None, token=None)
+    assert run.code == 0, run.err
+    assert run.statuses[f"action {ACTION}"] == "created"
+    assert_requests_match_spec(sb.port.requests, flavour="port")
+    action = sb.port.catalog.action(ACTION)
+    assert action is not None
+    webhook = json.loads(resources.read_text(resources.ACTION))["invocationMethod"]
+    assert action["invocationMethod"] == {
+        "type": "GITHUB",
+        "org": "acme",
+        "repo": "port-actions",
+        "workflow": "port-enrich-service.yml",
+        "workflowInputs": webhook["body"],  # the same payload as the Jenkins webhook's body
+        "reportWorkflowStatus": False,  # port-gitops reports, Port must not close the run first
+    }
+    bundled = json.loads(resources.read_text(resources.ACTION))
+    assert {k: action[k] for k in bundled if k != "invocationMethod"} == {
+        k: v for k, v in bundled.items() if k != "invocationMethod"
+    }
+    assert "is not set" not in run.err, "no Jenkins job: no token warning"
+
+    sb.port.clear()
+    again = setup(
+        jenkins=None,
+        token=None,
+        PORT_GITOPS_SCM="github",
+        PORT_GITOPS_GITHUB_WORKFLOW_REPO="acme/port-actions",
+    )
+    assert again.code == 0, again.err
+    assert set(again.statuses.values()) == {"unchanged"} and writes(sb) == [], "the env twins say the same"
+    moved = setup(
+        "--scm",
+        "github",
+        "--github-workflow-repo",
+        "acme/ci",
+        "--github-workflow",
+        "enrich.yaml",
+        jenkins=None,
+    )
+    assert moved.statuses[f"action {ACTION}"] == "updated"
+    invocation = sb.port.catalog.action(ACTION)["invocationMethod"]  # type: ignore[index]
+    assert (invocation["repo"], invocation["workflow"]) == ("ci", "enrich.yaml")
+
+
+def test_scm_gitlab_runs_the_action_through_a_pipeline_trigger(sb: Sandbox, setup: SetupRunner) -> None:
+    trigger = "glptt-0123&odd=token"
+    run = setup(
+        "--scm",
+        "gitlab",
+        "--gitlab-trigger-project",
+        "acme/platform/port-pipelines",
+        jenkins=None,
+        token=trigger,
+        GITLAB_URL="https://gitlab.acme.example/gitlab/",
+    )
+    assert run.code == 0, run.err
+    assert_requests_match_spec(sb.port.requests, flavour="port")
+    invocation = sb.port.catalog.action(ACTION)["invocationMethod"]  # type: ignore[index]
+    url = urlsplit(invocation.pop("url"))
+    assert (url.scheme, url.netloc, url.path) == (
+        "https",
+        "gitlab.acme.example",
+        "/gitlab/api/v4/projects/acme%2Fplatform%2Fport-pipelines/ref/main/trigger/pipeline",
+    )
+    assert parse_qs(url.query) == {"token": [trigger]}, "GitLab takes the trigger token in the query only"
+    webhook = json.loads(resources.read_text(resources.ACTION))["invocationMethod"]
+    assert invocation == {
+        "type": "WEBHOOK",
+        "agent": False,
+        "synchronized": False,
+        "method": "POST",
+        "headers": {"Content-Type": "application/json"},
+        "body": webhook["body"],
+    }
+    assert trigger not in run.out + run.err
+
+    dry = setup(
+        "--scm",
+        "gitlab",
+        "--gitlab-trigger-project",
+        "42",
+        "--gitlab-trigger-ref",
+        "release/1.x",
+        "--dry-run",
+        jenkins=None,
+        token=trigger,
+    )
+    assert dry.code == 0, dry.err
+    assert "/api/v4/projects/42/ref/release%2F1.x/trigger/pipeline?token=" in dry.out
+    assert trigger not in dry.out and "glptt-0123" not in dry.out, "the diff masks the token in the URL"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        ((), {}, "--jenkins-url is required (or --scm github / --scm gitlab"),
+        (("--scm", "bitbucket-cloud"), {}, "--jenkins-url is required"),
+        (
+            ("--scm", "github"),
+            {},
+            "--scm github: --github-workflow-repo OWNER/REPO (or --jenkins-url) is required",
+        ),
+        (("--scm", "github", "--github-workflow-repo", "port-actions"), {}, "is not OWNER/REPO"),
+        (
+            ("--scm", "github", "--github-workflow-repo", "a/b", "--github-workflow", "../x.yml"),
+            {},
+            "--github-workflow: '../x.yml' is not a workflow file name",
+        ),
+        (("--scm", "gitlab"), {}, "--scm gitlab: --gitlab-trigger-project (or --jenkins-url) is required"),
+        (
+            ("--scm", "gitlab", "--gitlab-trigger-project", "a/b"),
+            {"token": None},
+            "PORT_GITOPS_WEBHOOK_TOKEN must hold the project's pipeline trigger token",
+        ),
+        (
+            ("--scm", "gitlab", "--gitlab-trigger-project", "a b"),
+            {},
+            "is not a project id or a group/project path",
+        ),
+        (
+            ("--scm", "gitlab", "--gitlab-trigger-project", "a/b"),
+            {"GITLAB_URL": "gitlab.com"},
+            "GITLAB_URL: 'gitlab.com' is not GitLab's http(s) root URL",
+        ),
+        (
+            ("--scm", "github", "--github-workflow-repo", "a/b", "--token-in-url"),
+            {},
+            "--token-in-url does not apply: the action runs on github",
+        ),
+        (("--github-workflow-repo", "a/b"), {"jenkins": JENKINS}, "--github-workflow-repo does not apply"),
+    ],
+)
+def test_backend_flags_that_do_not_fit_are_usage_errors(
+    sb: Sandbox, setup: SetupRunner, args: tuple[str, ...], env: dict[str, Optional[str]], expected: str
+) -> None:
+    options: dict[str, Any] = {"jenkins": None, **env}
+    run = setup(*args, **options)
+    assert run.code == 2, run.err
+    assert expected in run.err
+    assert writes(sb) == [] and [r for r in sb.port.requests if r.path != "/v1/auth/access_token"] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,6 +22,7 @@ from port_gitops.port_setup import (
     action_definition,
     domain_entities,
     webhook_url,
+    with_invocation,
 )
 from port_gitops.port_setup.plan import plan_action, plan_blueprint, plan_entity
 
@@ -294,3 +296,22 @@ def test_domains_file_takes_domain_entities_only() -> None:
         InvalidInputError, match=r"^domains\.yml:3: web: --domains takes domain entities only"
     ):
         domain_entities(text, BLUEPRINTS, source="domains.yml")
+
+
+def test_an_invocation_overlay_gets_the_actions_body_and_its_values() -> None:
+    template = {
+        "identifier": "a",
+        "invocationMethod": {"type": "WEBHOOK", "url": "x", "body": {"k": "{{ .run.id }}"}},
+    }
+    action = with_invocation(
+        template,
+        {"type": "GITHUB", "org": "{{GITHUB_ORG}}", "workflowInputs": "{{BODY}}"},
+        {"GITHUB_ORG": "acme"},
+    )
+    assert action == {
+        "identifier": "a",
+        "invocationMethod": {"type": "GITHUB", "org": "acme", "workflowInputs": {"k": "{{ .run.id }}"}},
+    }
+    assert template["invocationMethod"]["type"] == "WEBHOOK", "the bundled definition is not changed"
+    with pytest.raises(UsageError, match=re.escape("names {{NOPE}}, which setup does not know")):
+        with_invocation(template, {"url": "{{NOPE}}"}, {})

@@ -9,6 +9,8 @@ TEMPLATE = "enrichService.yml"
 TRIGGER = "trigger.yml"
 BLUEPRINTS = "blueprints.json"
 ACTION = "action.json"
+# The action's invocation when a GitHub workflow or a GitLab pipeline runs it (port_setup/invocation.py).
+INVOCATIONS = {"github": "invocation.github.json", "gitlab": "invocation.gitlab.json"}
 
 
 def read_text(name: str) -> str:

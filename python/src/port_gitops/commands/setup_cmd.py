@@ -2,22 +2,33 @@
 
 Idempotent: the `domain` blueprint; the `service` blueprint's `type` and `lifecycle` properties and
 `domain` relation, merged into the tenant's `service` (nothing already there is dropped); and the
-`service_enrich_service` action, whose webhook is Jenkins' Generic Webhook Trigger at
-URL/generic-webhook-trigger/invoke. Each object is printed as created, updated or unchanged; a
-second run prints only unchanged. With --dry-run the exact changes are printed as JSON diffs and
-nothing is written.
+`service_enrich_service` action. Each object is printed as created, updated or unchanged; a second
+run prints only unchanged. With --dry-run the exact changes are printed as JSON diffs and nothing is
+written.
 
-The GWT job token comes from PORT_GITOPS_WEBHOOK_TOKEN (environment only) and is sent in a `token`
-header (--token-in-url: in the URL's query). Without it, the job is reachable by anyone who knows
-the URL. When the tenant's `service` already has `type` or `lifecycle` with other values (or
-another type or format, or a `domain` relation to elsewhere), setup writes nothing and exits 1,
-unless --force replaces them with these definitions.
+Who runs the action: with --jenkins-url, Jenkins (its Generic Webhook Trigger at
+URL/generic-webhook-trigger/invoke), whatever the SCM. Without it, --scm github runs the GitHub
+workflow --github-workflow in --github-workflow-repo (Port's GitHub app must be installed there;
+templates/ci/github/port-enrich-service.yml), and --scm gitlab runs the pipeline of
+--gitlab-trigger-project through its pipeline trigger URL (on GITLAB_URL, default https://gitlab.com;
+templates/ci/gitlab/.gitlab-ci.yml).
+
+The webhook's token comes from PORT_GITOPS_WEBHOOK_TOKEN (environment only): Jenkins' GWT job token,
+sent in a `token` header (--token-in-url: in the URL's query), or GitLab's pipeline trigger token
+(required; GitLab takes it only in the URL's query). Without a GWT token the Jenkins job is reachable
+by anyone who knows the URL.
+
+When the tenant's `service` already has `type` or `lifecycle` with other values (or another type or
+format, or a `domain` relation to elsewhere), setup writes nothing and exits 1, unless --force
+replaces them with these definitions.
 
 examples:
   export PORT_CLIENT_ID=... PORT_CLIENT_SECRET=... PORT_GITOPS_WEBHOOK_TOKEN=...
   port-gitops setup --jenkins-url https://jenkins.example.com --dry-run
   port-gitops setup --jenkins-url https://jenkins.example.com
   port-gitops setup --jenkins-url https://jenkins.example.com --domains domains.yml --json
+  port-gitops setup --scm github --github-workflow-repo acme/port-actions
+  PORT_GITOPS_WEBHOOK_TOKEN=glptt-... port-gitops setup --scm gitlab --gitlab-trigger-project acme/pipes
 
 exit codes: 0 done, 1 failed (incl. a conflict with the tenant's blueprints without --force),
   2 usage or configuration (incl. missing or rejected Port credentials), 3 invalid input (--domains).
@@ -29,20 +40,60 @@ import argparse
 import logging
 from typing import TYPE_CHECKING, Any, Optional
 
-from port_gitops.commands.options import add_http_flags, add_port_flags, env_bool
+from port_gitops.commands.options import add_http_flags, add_port_flags, env_bool, env_flag
+from port_gitops.config import SCM_KINDS
 
 if TYPE_CHECKING:
     from port_gitops.port_setup import Change
 
 log = logging.getLogger("port_gitops")
+GITLAB_URL = "https://gitlab.com"  # GITLAB_URL's default, as the tool's own
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jenkins-url",
-        required=True,
         metavar="URL",
-        help="Jenkins' root URL; the action's webhook goes to URL/generic-webhook-trigger/invoke",
+        help="Jenkins' root URL; the action's webhook goes to URL/generic-webhook-trigger/invoke "
+        "(required unless --scm github or gitlab runs the action in a workflow or pipeline)",
+    )
+    backends = parser.add_argument_group("GitHub workflow or GitLab pipeline instead of Jenkins")
+    env_flag(
+        backends,
+        "--scm",
+        env="PORT_GITOPS_SCM",
+        choices=SCM_KINDS,
+        help="without --jenkins-url, github or gitlab: the action runs there",
+    )
+    env_flag(
+        backends,
+        "--github-workflow-repo",
+        env="PORT_GITOPS_GITHUB_WORKFLOW_REPO",
+        metavar="OWNER/REPO",
+        help="the repository holding the workflow (Port's GitHub app installed)",
+    )
+    env_flag(
+        backends,
+        "--github-workflow",
+        env="PORT_GITOPS_GITHUB_WORKFLOW",
+        default="port-enrich-service.yml",
+        metavar="FILE",
+        help="the workflow's file name in .github/workflows",
+    )
+    env_flag(
+        backends,
+        "--gitlab-trigger-project",
+        env="PORT_GITOPS_GITLAB_TRIGGER_PROJECT",
+        metavar="ID|PATH",
+        help="the project whose pipeline runs the action (id or group/project)",
+    )
+    env_flag(
+        backends,
+        "--gitlab-trigger-ref",
+        env="PORT_GITOPS_GITLAB_TRIGGER_REF",
+        default="main",
+        metavar="REF",
+        help="the branch whose pipeline runs",
     )
     parser.add_argument(
         "--domains",
@@ -73,29 +124,20 @@ def run(args: argparse.Namespace) -> int:
     from port_gitops.errors import JobFailedError, PortGitopsError, PortReportError
     from port_gitops.logsetup import register_secret
     from port_gitops.model import load_blueprints
-    from port_gitops.port_setup import (
-        TOKEN_ENV,
-        Catalog,
-        action_definition,
-        apply_change,
-        domain_entities,
-        plan_setup,
-        webhook_url,
-    )
+    from port_gitops.port_setup import TOKEN_ENV, Catalog, apply_change, domain_entities, plan_setup
     from port_gitops.wiring import port_client_from_args
 
     token = os.environ.get(TOKEN_ENV, "").strip() or None
     register_secret(token)
-    url = webhook_url(args.jenkins_url)
+    template = json.loads(resources.read_text(resources.ACTION))
+    action = _action(args, template, token)
     client = port_client_from_args(
         args, missing="PORT_CLIENT_ID and PORT_CLIENT_SECRET must be set: setup writes through Port's API"
     )
     blueprints = load_blueprints()
-    template = json.loads(resources.read_text(resources.ACTION))
-    action = action_definition(template, url, token, token_in_url=args.token_in_url)
     domains = domain_entities(_read(args.domains), blueprints, source=args.domains) if args.domains else []
     output = _Output(as_json=args.json, dry_run=args.dry_run)
-    if token is None:
+    if token is None and args.jenkins_url:
         output.warn(f"{TOKEN_ENV} is not set: the Jenkins job is then reachable by anyone who knows its URL")
     catalog = Catalog(client)
     try:
@@ -119,6 +161,53 @@ def run(args: argparse.Namespace) -> int:
         raise
     output.finish(None)
     return 0
+
+
+def _action(args: argparse.Namespace, template: dict[str, Any], token: Optional[str]) -> dict[str, Any]:
+    """The bundled action, invoked by Jenkins (--jenkins-url) or, per --scm, a GitHub workflow or a
+    GitLab pipeline trigger; a flag of another backend is a usage error rather than silently unused."""
+    import json
+    import os
+
+    from port_gitops import resources
+    from port_gitops.errors import UsageError
+    from port_gitops.port_setup import (
+        TOKEN_ENV,
+        action_definition,
+        github_values,
+        gitlab_values,
+        webhook_url,
+        with_invocation,
+    )
+
+    backend = "jenkins" if args.jenkins_url else args.scm
+    others = {
+        "--github-workflow-repo": args.github_workflow_repo if backend != "github" else None,
+        "--gitlab-trigger-project": args.gitlab_trigger_project if backend != "gitlab" else None,
+        "--token-in-url": args.token_in_url if backend != "jenkins" else None,
+    }
+    stray = next((flag for flag, value in others.items() if value), None)
+    if stray:
+        raise UsageError(f"{stray} does not apply: the action runs on {backend or 'Jenkins'}")
+    if backend == "jenkins":
+        return action_definition(
+            template, webhook_url(args.jenkins_url), token, token_in_url=args.token_in_url
+        )
+    if backend == "github":
+        if not args.github_workflow_repo:
+            raise UsageError("--scm github: --github-workflow-repo OWNER/REPO (or --jenkins-url) is required")
+        values = github_values(args.github_workflow_repo, args.github_workflow)
+    elif backend == "gitlab":
+        if not args.gitlab_trigger_project:
+            raise UsageError("--scm gitlab: --gitlab-trigger-project (or --jenkins-url) is required")
+        if token is None:
+            raise UsageError(f"--scm gitlab: {TOKEN_ENV} must hold the project's pipeline trigger token")
+        gitlab_url = os.environ.get("GITLAB_URL", "").strip() or GITLAB_URL
+        values = gitlab_values(gitlab_url, args.gitlab_trigger_project, args.gitlab_trigger_ref, token)
+    else:
+        raise UsageError("--jenkins-url is required (or --scm github / --scm gitlab to run the action there)")
+    overlay = json.loads(resources.read_text(resources.INVOCATIONS[backend]))
+    return with_invocation(template, overlay, values)
 
 
 def _read(path: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 from port_gitops.model import Blueprints
 from port_gitops.port_setup.catalog import Catalog
 from port_gitops.port_setup.domains import DOMAIN, domain_entities
+from port_gitops.port_setup.invocation import github_values, gitlab_values, with_invocation
 from port_gitops.port_setup.plan import (
     CREATED,
     UNCHANGED,
@@ -34,8 +35,11 @@ __all__ = [
     "action_definition",
     "apply_change",
     "domain_entities",
+    "github_values",
+    "gitlab_values",
     "plan_setup",
     "webhook_url",
+    "with_invocation",
 ]
 
 
