@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from pathlib import Path
+from typing import Iterator, Optional
 
 import pytest
 from conftest import run_cli
@@ -85,3 +86,38 @@ def test_port_down_is_exit_1(sb: Sandbox) -> None:
     )
     assert proc.returncode == 1 and b"gave up" in proc.stderr
     assert sb.port.runs["r_down"]["status"] == "IN_PROGRESS"
+
+
+@pytest.mark.parametrize(
+    ("result", "closed"),
+    [
+        (None, True),  # enrich never started (or died before its first write)
+        ('{"outcome": "running", "port_run": {"id": "r_ci"}}', True),  # killed mid-way
+        ('{"outcome": ', True),  # cut off while written
+        ('{"outcome": "failed", "exit_code": 3, "port_run": {"reported": true}}', False),
+        ('{"outcome": "created", "exit_code": 4, "port_run": {"reported": false}}', False),
+    ],
+)
+def test_enrich_result_decides_whether_the_run_is_still_open(
+    sb: Sandbox, tmp_path: Path, result: Optional[str], closed: bool
+) -> None:
+    sb.port.create_run("r_ci")
+    path = tmp_path / "result.json"
+    if result is not None:
+        path.write_text(result, encoding="utf-8")
+    proc = run_cli(
+        "report",
+        "--run-id",
+        "r_ci",
+        "--status",
+        "FAILURE",
+        "--message",
+        "job cancelled",
+        "--enrich-result",
+        str(path),
+        env=port_env(sb),
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert sb.port.runs["r_ci"]["status"] == ("FAILURE" if closed else "IN_PROGRESS")
+    if not closed:
+        assert b"nothing to close" in proc.stderr
