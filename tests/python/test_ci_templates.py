@@ -104,10 +104,21 @@ class Job:
         return "".join(p.stdout + p.stderr for p in self.steps.values())
 
 
+def _sandbox(scm: str) -> Sandbox:
+    return Sandbox(flavour=scm if scm in FLAVOURS else "bitbucket-cloud")
+
+
 @pytest.fixture
 def sb() -> Iterator[Sandbox]:
-    flavour = "github" if "github" in FLAVOURS else "bitbucket-cloud"
-    with Sandbox(flavour=flavour) as sandbox:
+    """The GitHub sandbox (Bitbucket Cloud standing in until it exists)."""
+    with _sandbox("github") as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def gl_sb() -> Iterator[Sandbox]:
+    """The GitLab sandbox (Bitbucket Cloud standing in until it exists)."""
+    with _sandbox("gitlab") as sandbox:
         yield sandbox
 
 
@@ -364,49 +375,49 @@ class GitLabRunner:
 
 
 @pytest.fixture
-def gitlab(sb: Sandbox, installed: Path, tmp_path: Path) -> GitLabRunner:
-    return GitLabRunner(sb, installed, tmp_path)
+def gitlab(gl_sb: Sandbox, installed: Path, tmp_path: Path) -> GitLabRunner:
+    return GitLabRunner(gl_sb, installed, tmp_path)
 
 
-def test_gitlab_pipeline_enriches_and_the_tool_reports_once(sb: Sandbox, gitlab: GitLabRunner) -> None:
-    example = seed_example(sb, run_id="r_gl_ok")
+def test_gitlab_pipeline_enriches_and_the_tool_reports_once(gl_sb: Sandbox, gitlab: GitLabRunner) -> None:
+    example = seed_example(gl_sb, run_id="r_gl_ok")
     job = gitlab.run(json.dumps(example.payload).encode())
     assert job.status == "success", job.output()
     assert (
         job.steps["after_script"].returncode == 0 and "nothing to close" in job.steps["after_script"].stderr
     )
-    run = sb.port.runs["r_gl_ok"]
-    assert run["status"] == "SUCCESS" and len(_status_writes(sb, "r_gl_ok")) == 1
-    assert len(sb.scm.pull_requests(example.workspace, example.slug)) == 1
+    run = gl_sb.port.runs["r_gl_ok"]
+    assert run["status"] == "SUCCESS" and len(_status_writes(gl_sb, "r_gl_ok")) == 1
+    assert len(gl_sb.scm.pull_requests(example.workspace, example.slug)) == 1
 
 
 def test_gitlab_pipeline_a_failure_the_tool_reported_is_not_reported_again(
-    sb: Sandbox, gitlab: GitLabRunner
+    gl_sb: Sandbox, gitlab: GitLabRunner
 ) -> None:
-    example = seed_example(sb, run_id="r_gl_bad")
+    example = seed_example(gl_sb, run_id="r_gl_bad")
     job = gitlab.run(json.dumps({**example.payload, "type": "mainframe"}).encode())
     assert job.status == "failed"
-    assert sb.port.runs["r_gl_bad"]["status"] == "FAILURE" and len(_status_writes(sb, "r_gl_bad")) == 1
+    assert gl_sb.port.runs["r_gl_bad"]["status"] == "FAILURE" and len(_status_writes(gl_sb, "r_gl_bad")) == 1
 
 
-def test_gitlab_pipeline_cancelled_mid_way_closes_the_run_once(sb: Sandbox, gitlab: GitLabRunner) -> None:
-    example = seed_example(sb, run_id="r_gl_cancel")
+def test_gitlab_pipeline_cancelled_mid_way_closes_the_run_once(gl_sb: Sandbox, gitlab: GitLabRunner) -> None:
+    example = seed_example(gl_sb, run_id="r_gl_cancel")
     job = gitlab.run(json.dumps(example.payload).encode(), cancel=True)
     assert job.steps["after_script"].returncode == 0, job.steps["after_script"].stderr
-    run = sb.port.runs["r_gl_cancel"]
-    assert run["status"] == "FAILURE" and len(_status_writes(sb, "r_gl_cancel")) == 1
+    run = gl_sb.port.runs["r_gl_cancel"]
+    assert run["status"] == "FAILURE" and len(_status_writes(gl_sb, "r_gl_cancel")) == 1
     assert "The GitLab job ended (canceled) before port-gitops finished" in run["logs"]
 
 
 def test_gitlab_pipeline_hostile_payload_stays_data(
-    sb: Sandbox, gitlab: GitLabRunner, tmp_path: Path
+    gl_sb: Sandbox, gitlab: GitLabRunner, tmp_path: Path
 ) -> None:
-    example = seed_example(sb, run_id="r_gl_hostile")
+    example = seed_example(gl_sb, run_id="r_gl_hostile")
     marker = tmp_path / "pwned"
     hostile = f"$(touch {marker})`touch {marker}`'\"; touch {marker}"
     job = gitlab.run(json.dumps({**example.payload, "domain": hostile}).encode())
     assert job.status == "failed" and not marker.exists()
-    assert len(_status_writes(sb, "r_gl_hostile")) == 1
+    assert len(_status_writes(gl_sb, "r_gl_hostile")) == 1
     unreadable = gitlab.run(b"{not json")  # no run id can be known: nothing to close, nothing crashes
     assert unreadable.steps["after_script"].returncode == 0
     assert "no Port run id in the payload" in unreadable.steps["after_script"].stdout
