@@ -31,6 +31,7 @@ import pytest
 import yaml
 from conftest import REPO
 
+from port_gitops import resources
 from port_gitops.sandbox import FLAVOURS, Sandbox
 from port_gitops.sandbox.example import Example, seed_example
 
@@ -312,7 +313,7 @@ def test_github_workflow_declares_the_inputs_of_the_actions_body() -> None:
     workflow = yaml.safe_load(GITHUB_WORKFLOW.read_text(encoding="utf-8"))
     on = workflow.get("on", workflow.get(True))  # PyYAML reads the key `on` as True
     declared = set(on["workflow_dispatch"]["inputs"])
-    body = json.loads((REPO / "resources" / "io" / "port" / "gitops" / "action.json").read_text())
+    body = json.loads(resources.read_text(resources.ACTION))
     assert declared == set(body["invocationMethod"]["body"]), "Port dispatches exactly the body's keys"
     assert workflow["permissions"] == {"contents": "read"}, "the tool writes with its own token only"
 
