@@ -8,13 +8,14 @@ RES    := resources/io/port/gitops
 # Hand-written definitions live in templates/ and resources/; the package carries copies.
 DATA_SOURCES := templates/enrichService.yml $(RES)/trigger.yml $(RES)/blueprints.json $(RES)/action.json $(RES)/invocation.github.json $(RES)/invocation.gitlab.json
 
-.PHONY: demo test bench sync-data resources tools pytest typecheck lint groovy-test clean
+.PHONY: demo test bench sync-data resources tools pytest typecheck lint groovy-test test-ranges clean
+.PRECIOUS: .venv-%/.installed
 
 demo: $(VENV)/.runtime
 	$(VENV)/bin/port-gitops demo
 
 test: tools $(VENV)/.dev
-	$(MAKE) --no-print-directory pytest typecheck lint groovy-test
+	$(MAKE) --no-print-directory pytest test-ranges typecheck lint groovy-test
 
 # Not a test: prints measured tables with the targets beside them (bench/README.md).
 # `make bench BENCH_ARGS=--quick` for a smaller run.
@@ -51,7 +52,38 @@ tools:
 	if [ -n "$$missing" ]; then echo "make test: missing:$$missing" >&2; exit 2; fi
 
 pytest: $(VENV)/.dev
-	cd tests/python && ../../$(PY) -m pytest -q
+	cd tests/python && ../../$(PY) -m pytest -q -rs
+
+# pyproject's ranges are promises: the suites that exercise the runtime dependencies run again on the
+# NEWEST versions the ranges admit (what `pip install` gives a user) and on the LOWEST (each `>=` bound),
+# besides the main run on python/constraints.txt. Dependencies are read from pyproject (through the
+# installed metadata), never named here. Each venv is rebuilt when pyproject.toml changes; delete it
+# (or `make clean`) to pick up a release published since.
+RANGES       := newest lowest
+RANGE_SUITES := test_gwt_*.py test_cli_vars.py test_cli_render.py test_portyml_*.py test_validate.py \
+                test_enrich_outcomes.py test_enrich_exits.py test_enrich_faults.py \
+                test_retry.py test_http.py test_port_api.py test_report_cmd.py test_signature.py test_config.py
+
+# Both ranges run at once (their suites mostly wait on loopback I/O); output is kept per range.
+test-ranges:
+	@$(MAKE) --no-print-directory -j2 --output-sync=target $(RANGES:%=test-range-%)
+
+test-range-%: .venv-%/.installed
+	@echo "test-ranges: $* versions:" $$(.venv-$*/bin/python python/dependency_range.py installed)
+	cd tests/python && ../../.venv-$*/bin/python -m pytest -q -p no:cacheprovider $(RANGE_SUITES)
+
+.venv-newest/.installed: python/pyproject.toml python/dependency_range.py
+	rm -rf .venv-newest
+	$(PYTHON) -m venv .venv-newest
+	.venv-newest/bin/python -m pip --disable-pip-version-check -q install --upgrade -e python pytest
+	touch $@
+
+.venv-lowest/.installed: python/pyproject.toml python/dependency_range.py | $(VENV)/.dev
+	rm -rf .venv-lowest
+	$(PYTHON) -m venv .venv-lowest
+	$(PY) python/dependency_range.py lowest > .venv-lowest/constraints.txt
+	.venv-lowest/bin/python -m pip --disable-pip-version-check -q install -c .venv-lowest/constraints.txt -e python pytest
+	touch $@
 
 typecheck: $(VENV)/.dev
 	cd python && ../$(PY) -m mypy
@@ -64,4 +96,4 @@ groovy-test:
 	@if [ -d tests/groovy ]; then $(MAKE) --no-print-directory -C tests/groovy; fi
 
 clean:
-	rm -rf $(VENV) .demo
+	rm -rf $(VENV) $(RANGES:%=.venv-%) .demo
