@@ -12,6 +12,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
+SPECS = REPO / "tests" / "specs"  # the published OpenAPI documents, carried with their checksums
+
+
+def require_spec(name: str) -> Path:
+    """A spec from tests/specs, else from ../shared/specs (a spec another change has not copied yet)."""
+    carried = SPECS / name
+    return carried if carried.exists() else require_shared(f"specs/{name}")
 
 
 def require_shared(relative: str) -> Path:

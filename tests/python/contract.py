@@ -1,5 +1,5 @@
 """Contract checks: every request the tool sent, validated against the official OpenAPI documents in
-../shared/specs (Bitbucket Cloud 2.0, Bitbucket Data Center 9.2 and Port). Reused by the end-to-end tests:
+tests/specs (Bitbucket Cloud 2.0, Bitbucket Data Center 9.2 and Port). Reused by the end-to-end tests:
 
     assert_requests_match_spec(sandbox.bitbucket.requests, flavour="cloud")  # or "datacenter"
     assert_requests_match_spec(sandbox.port.requests, flavour="port")
@@ -10,7 +10,7 @@ body schema (validated in write mode: read-only properties are refused); operati
 must carry an Authorization header of the right scheme.
 
 Where a published spec cannot describe the real API, the adaptation is named here, in one place
-(see ../shared/specs/README.md):
+(see tests/specs/README.md):
 - Cloud `POST /src`: the spec models the form fields (message, author, parents, files, branch) as
   *query* parameters and has no request body; the real API wants them as multipart form fields (a
   `branch` in the query string is silently ignored). So any query parameter there is an error, the
@@ -45,7 +45,7 @@ from typing import Any, Iterable, Mapping, Optional, Protocol
 from urllib.parse import unquote
 
 import yaml
-from conftest import require_shared
+from conftest import require_spec
 from openapi_schema_validator import OAS30WriteValidator, OAS31Validator
 
 CLOUD_GLOBAL_QUERY = frozenset({"q", "sort", "pagelen", "page", "fields"})
@@ -145,7 +145,7 @@ def _routes(document: dict[str, Any], slashed: frozenset[str]) -> tuple[Route, .
 @functools.cache
 def load_spec(flavour: str) -> Spec:
     if flavour == "cloud":
-        document = json.loads(require_shared("specs/bitbucket-cloud.openapi.json").read_text("utf-8"))
+        document = json.loads(require_spec("bitbucket-cloud.openapi.json").read_text("utf-8"))
         # Quirk: the discriminator base requires `type`, which clients never send (see module docstring).
         document["components"]["schemas"]["object"].pop("required", None)
         return Spec(
@@ -157,7 +157,7 @@ def load_spec(flavour: str) -> Spec:
             ("basic ", "bearer "),
         )
     if flavour == "datacenter":
-        document = json.loads(require_shared("specs/bitbucket-datacenter.openapi.json").read_text("utf-8"))
+        document = json.loads(require_spec("bitbucket-datacenter.openapi.json").read_text("utf-8"))
         return Spec(
             "datacenter",
             "/rest",
@@ -167,7 +167,7 @@ def load_spec(flavour: str) -> Spec:
             ("basic ", "bearer "),
         )
     if flavour == "port":
-        with require_shared("specs/port.openapi.yaml").open("rb") as handle:
+        with require_spec("port.openapi.yaml").open("rb") as handle:
             document = _replace_unicode_classes(yaml.load(handle, Loader=_PortLoader))
         return Spec(
             "port",

@@ -1,5 +1,5 @@
 """Every request CloudScm sends matches Atlassian's published Bitbucket Cloud OpenAPI document
-(../shared/specs/bitbucket-cloud.openapi.json; its quirks are handled, and named, in contract.py).
+(tests/specs/bitbucket-cloud.openapi.json; its quirks are handled, and named, in contract.py).
 
 The checker is also shown to catch the mistakes it exists for, with requests really sent to the
 sandbox: a validator that never fails would prove nothing.

@@ -1,5 +1,5 @@
 """Every request DataCenterScm sends matches Atlassian's published Bitbucket Data Center 9.2 OpenAPI
-document (../shared/specs/bitbucket-datacenter.openapi.json). Its path keys are `/api/latest/...`
+document (tests/specs/bitbucket-datacenter.openapi.json). Its path keys are `/api/latest/...`
 under the server's `/rest`; the client calls `/rest/api/1.0/...`, which is the same API (contract.py
 maps one onto the other and drops the server's context path).
 

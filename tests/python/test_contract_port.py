@@ -1,5 +1,5 @@
 """Every request PortClient sends matches Port's published OpenAPI document
-(../shared/specs/port.openapi.yaml; its quirks are handled, and named, in contract.py), and the
+(tests/specs/port.openapi.yaml; its quirks are handled, and named, in contract.py), and the
 checker catches the mistakes it exists for."""
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
-from conftest import require_shared
+from conftest import require_spec
 
 from port_gitops.sandbox import Sandbox
 
@@ -37,7 +37,7 @@ def api(sb: Sandbox) -> requests.Session:
 def conforms() -> Callable[[Any, str], None]:
     """Validate a response body against a schema of the Cloud spec. Nulls are dropped first: the
     real API sends e.g. `"closed_by": null` although the spec has no `nullable` anywhere."""
-    spec = json.loads(require_shared("specs/bitbucket-cloud.openapi.json").read_text(encoding="utf-8"))
+    spec = json.loads(require_spec("bitbucket-cloud.openapi.json").read_text(encoding="utf-8"))
 
     def without_nulls(value: Any) -> Any:
         if isinstance(value, dict):

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
-from conftest import require_shared
+from conftest import require_spec
 
 from port_gitops.sandbox import Sandbox
 from port_gitops.sandbox.bitbucket_datacenter import BitbucketDataCenterSandbox
@@ -51,7 +51,7 @@ def api(bb: BitbucketDataCenterSandbox) -> requests.Session:
 def conforms() -> Callable[[Any, str], None]:
     """Validate a response body against a schema of the spec (nulls dropped: the spec has no
     `nullable`; read/write-only markers are not response rules for plain JSON Schema)."""
-    spec = json.loads(require_shared("specs/bitbucket-datacenter.openapi.json").read_text(encoding="utf-8"))
+    spec = json.loads(require_spec("bitbucket-datacenter.openapi.json").read_text(encoding="utf-8"))
 
     def without_nulls(value: Any) -> Any:
         if isinstance(value, dict):

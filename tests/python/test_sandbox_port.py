@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import requests
 import yaml
-from conftest import require_shared
+from conftest import require_spec
 
 from port_gitops.sandbox import Sandbox
 
@@ -35,14 +35,14 @@ def port(sb: Sandbox) -> requests.Session:
 
 @pytest.fixture(scope="module")
 def conforms() -> Conforms:
-    """Validate a response body against the operation's response schema in ../shared/specs."""
+    """Validate a response body against the operation's response schema in tests/specs."""
 
     class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
         """The spec has unquoted `=` scalars (YAML 1.1's `value` tag): read them as strings."""
 
     Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
     spec = yaml.load(
-        require_shared("specs/port.openapi.yaml").read_text(encoding="utf-8"),
+        require_spec("port.openapi.yaml").read_text(encoding="utf-8"),
         Loader=Loader,
     )
 
