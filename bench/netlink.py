@@ -158,18 +158,19 @@ class Link:
         self.relay.take_exchanges()
 
     def critical_round_trips(self) -> tuple[int, int]:
-        """(round trips on the critical path, exchanges in all) since the last reset: overlapping
-        exchanges (requests in flight together, on any connection or host) count as one."""
+        """(round trips on the critical path, exchanges in all) since the last reset. Which exchange
+        waited for which is not visible on the wire, so every exchange that began after another ended
+        is taken to depend on it: the critical path is the longest chain of exchanges one after the
+        other (at most one of any set in flight together, on any connection or host), found greedily
+        by earliest end. An upper bound on the true dependency chain, and what bounds the wall time."""
         assert self.relay is not None
-        exchanges = sorted(self.relay.take_exchanges())
-        sequential, end = 0, float("-inf")
-        for start, stop in exchanges:
+        exchanges = self.relay.take_exchanges()
+        chain, end = 0, float("-inf")
+        for start, stop in sorted(exchanges, key=lambda exchange: exchange[1]):
             if start >= end:
-                sequential += 1
+                chain += 1
                 end = stop
-            else:
-                end = max(end, stop)
-        return sequential, len(exchanges)
+        return chain, len(exchanges)
 
 
 class _Relay:

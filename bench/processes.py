@@ -39,7 +39,12 @@ def run_timed(argv: Sequence[str], *, env: Mapping[str, str], cwd: Optional[str]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(list(argv), env=dict(env), cwd=cwd, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:  # Ctrl-C or SIGTERM: stop the measured process too, then unwind
+            process.kill()
+            process.wait()
+            raise
         seconds = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)  # Popen must not reap it again
         out.seek(0)

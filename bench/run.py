@@ -106,8 +106,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         help="link profiles: all (default), none, or RTT_MS/RATE_MBIT[,...]; --quick: 40/100",
     )
     args = parser.parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so the namespaces, the veth and the sandbox are removed.
+    # SIGTERM unwinds like Ctrl-C, so the namespaces, the veth and the sandbox are removed; Ctrl-C
+    # does so even where the shell started this with SIGINT ignored (a background job).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     runs, help_runs, clones = (3, 5, 1) if args.quick else (7, 15, 5)
     profiles = args.links if args.links is not None else ([TARGET_PROFILE] if args.quick else list(PROFILES))
     link_sizes, link_clones = ((1, 200), 1) if args.quick else (SIZES_MB, 3)
@@ -141,7 +143,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(
             "Rate shaped with `tc tbf` on a veth pair; the RTT added by a relay in the sandbox's namespace"
             " (RTT/2 each way; a new connection's TCP handshake costs one RTT). A round trip on the critical"
-            " path is a request/answer exchange (or handshake) that overlapped no other.\n"
+            " path is a request/answer exchange (or handshake) in the longest chain of exchanges"
+            " one after the other.\n"
         )
         print(link_table(links, profiles) + "\n")
     print("### Requests counted (first service)\n")
