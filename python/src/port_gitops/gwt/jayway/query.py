@@ -30,7 +30,8 @@ from port_gitops.gwt.jayway.translate import translate
 _NG_WILDCARD = getattr(jsonpath_ng.jsonpath, "Wildcard", ())  # ng's own `*` node, from 1.16
 _parsed: Dict[str, JSONPath] = {}
 _parse_lock = threading.Lock()  # PLY's parser keeps its state in the instance: one parse at a time
-_PARSER_CLASS = ng_ext_parser.ExtendedJsonPathParser
+# Spelled "Extented" before jsonpath-ng 1.8 (the old name stays as an alias there).
+_PARSER_CLASS = getattr(ng_ext_parser, "ExtendedJsonPathParser", None) or ng_ext_parser.ExtentedJsonPathParser
 
 
 @functools.cache
