@@ -428,3 +428,22 @@ def test_gitlab_pipeline_runs_only_for_ports_trigger() -> None:
     pipeline = yaml.safe_load(GITLAB_PIPELINE.read_text(encoding="utf-8"))
     assert pipeline["workflow"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "trigger"'}]
     assert not any("jq" in line or "yq" in line for line in pipeline["enrich-service"]["script"])
+
+
+def test_github_workflow_takes_secrets_only_into_step_environments() -> None:
+    workflow = yaml.safe_load(GITHUB_WORKFLOW.read_text(encoding="utf-8"))
+    found: list[tuple[str, ...]] = []
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, (*path, str(key)))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, (*path, str(index)))
+        elif isinstance(node, str) and "secrets." in node:
+            found.append(path)
+
+    walk(workflow, ())
+    assert found, "the workflow reads its credentials from secrets"
+    assert all(path[-2] == "env" and path[-4] == "steps" for path in found), found
