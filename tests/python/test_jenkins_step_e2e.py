@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from conftest import REPO
 
-from port_gitops.sandbox import Sandbox
+from port_gitops.sandbox import FLAVOURS, Sandbox
+from port_gitops.sandbox.example import seed_example
 
 GROOVY_DIR = REPO / "tests" / "groovy"
 LOCK = REPO / "resources" / "io" / "port" / "gitops" / "requirements.lock"
@@ -81,16 +82,29 @@ def run_step(
     *,
     env: dict[str, str] | None = None,
     agent_env: dict[str, str] | None = None,
+    scm: tuple[dict[str, Any], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Run the step as Jenkins would: sandbox credentials in the credential store, settings as parameters."""
+    """Run the step as Jenkins would: sandbox credentials in the credential store, settings as parameters.
+    `scm` replaces the Bitbucket Cloud parameters and credentials with another SCM's (step_scm)."""
     settings = sb.env()
-    spec = {
-        "params": {
-            "portCredentialsId": "port-credentials",
+    scm_params, scm_credentials = scm or (
+        {
             "bitbucketCredentialsId": "bitbucket-credentials",
             "bitbucketUrl": settings["BITBUCKET_URL"],
             "bitbucketWebUrl": settings["BITBUCKET_WEB_URL"],
             "workspace": WORKSPACE,
+        },
+        {
+            "bitbucket-credentials": {
+                "username": settings["BITBUCKET_USERNAME"],
+                "password": settings["BITBUCKET_TOKEN"],
+            }
+        },
+    )
+    spec = {
+        "params": {
+            "portCredentialsId": "port-credentials",
+            **scm_params,
             "portBaseUrl": settings["PORT_BASE_URL"],
             **params,
         },
@@ -99,10 +113,7 @@ def run_step(
                 "username": settings["PORT_CLIENT_ID"],
                 "password": settings["PORT_CLIENT_SECRET"],
             },
-            "bitbucket-credentials": {
-                "username": settings["BITBUCKET_USERNAME"],
-                "password": settings["BITBUCKET_TOKEN"],
-            },
+            **scm_credentials,
         },
         "env": env or {},
         # A small retry budget: a failing case must not wait out the production defaults.
@@ -215,3 +226,74 @@ def test_rejected_signature_leaves_the_named_run_alone(sandbox: Sandbox, tmp_pat
     )
     assert outcome["error"].endswith("(port-gitops exit 5)")
     assert sandbox.port.runs["r_e2e"]["status"] == "IN_PROGRESS"
+
+
+# The step parameter that sets each setting a sandbox flavour configures (vars/portEnrichService.groovy
+# SETTINGS), and the credential parameter with its kind for each secret: a flavour whose configuration
+# the step cannot express fails here.
+STEP_SETTINGS = {
+    "PORT_GITOPS_SCM": "scm",
+    "BITBUCKET_URL": "bitbucketUrl",
+    "BITBUCKET_WEB_URL": "bitbucketWebUrl",
+    "BITBUCKET_WORKSPACE": "workspace",
+    "BITBUCKET_PROJECT": "project",
+    "GITHUB_API_URL": "githubApiUrl",
+    "GITHUB_WEB_URL": "githubWebUrl",
+    "GITHUB_OWNER": "owner",
+    "GITLAB_URL": "gitlabUrl",
+    "GITLAB_GROUP": "group",
+}
+STEP_SECRETS = {"GITHUB_TOKEN": "githubCredentialsId", "GITLAB_TOKEN": "gitlabCredentialsId"}
+NOT_STEP_SETTINGS = {"PORT_BASE_URL", "PORT_CLIENT_ID", "PORT_CLIENT_SECRET", "NO_PROXY", "no_proxy"}
+
+
+def step_scm(sb: Sandbox, *, app_credential: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The step parameters and Jenkins credentials that point the step at `sb`'s SCM."""
+    settings = {k: v for k, v in sb.env().items() if k not in NOT_STEP_SETTINGS}
+    params: dict[str, Any] = {}
+    credentials: dict[str, Any] = {}
+    if "BITBUCKET_USERNAME" in settings:
+        params["bitbucketCredentialsId"] = "scm-credentials"
+        credentials["scm-credentials"] = {
+            "username": settings.pop("BITBUCKET_USERNAME"),
+            "password": settings.pop("BITBUCKET_TOKEN"),
+        }
+    for name, param in STEP_SECRETS.items():
+        if name in settings:
+            params[param] = "scm-credentials"
+            secret = settings.pop(name)
+            # Jenkins' GitHub App credential: username/password whose password is an installation token.
+            credentials["scm-credentials"] = (
+                {"username": "12345", "password": secret} if app_credential else secret
+            )
+    unknown = sorted(set(settings) - set(STEP_SETTINGS))
+    assert not unknown, f"the {sb.flavour} sandbox needs settings the step cannot set: {unknown}"
+    params.update({STEP_SETTINGS[name]: value for name, value in settings.items()})
+    return params, credentials
+
+
+SCM_CASES = [(flavour, False) for flavour in FLAVOURS] + [("github", True)] * ("github" in FLAVOURS)
+
+
+@pytest.mark.parametrize(("flavour", "app_credential"), SCM_CASES)
+def test_every_scm_through_the_steps_parameters(flavour: str, app_credential: bool, tmp_path: Path) -> None:
+    with Sandbox(flavour=flavour, workspace=WORKSPACE) as sb:
+        example = seed_example(sb, run_id="r_scm")
+        params, credentials = step_scm(sb, app_credential=app_credential)
+        assert params["scm"] == flavour
+        outcome = run_step(
+            sb,
+            tmp_path,
+            {
+                "payload": json.dumps(example.payload),
+                "command": str(Path(sys.executable).parent / "port-gitops"),
+                "labels": ["port"],
+                "draft": True,
+            },
+            scm=(params, credentials),
+        )
+        assert outcome["error"] is None, outcome["log"]
+        result = outcome["result"]
+        assert (result["outcome"], result["scm"]) == ("created", flavour)
+        assert len(sb.scm.pull_requests(example.workspace, example.slug)) == 1
+        assert sb.port.runs["r_scm"]["status"] == "SUCCESS"
