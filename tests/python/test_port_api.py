@@ -199,11 +199,11 @@ def test_a_slow_port_times_out_and_is_retried_for_reads(world: PortWorld) -> Non
 
 
 def test_unreachable_port_after_all_retries_is_exit_4(world: PortWorld) -> None:
-    with socket.socket() as sock:
+    with socket.socket() as sock:  # bound, never listening: refused, and no concurrent test can take it
         sock.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    with pytest.raises(PortApiError) as caught:
-        world.client(url=closed, max_attempts=3).authenticate()
+        with pytest.raises(PortApiError) as caught:
+            world.client(url=closed, max_attempts=3).authenticate()
     assert caught.value.exit_code == EXIT_PORT_UNREACHABLE
     assert "gave up after 3 attempts" in caught.value.message
     assert len(world.waits) == 2

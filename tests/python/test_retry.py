@@ -127,19 +127,16 @@ def test_timeouts_are_retried_only_when_a_replay_cannot_duplicate() -> None:
     assert calls[0] == 2
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_a_refused_connection_is_retried_for_any_write_then_gives_up() -> None:
     # Real HTTP on loopback to a port nobody listens on: the connection is refused, nothing was sent.
-    url = f"http://127.0.0.1:{_closed_port()}/v1/actions/runs/r_1/logs"
-    session = make_session(ca_bundle=None, timeout=(1, 1))
-    t = FakeTime()
-    with pytest.raises(RetriesExhausted) as caught:
-        policy(t, max_attempts=3).call(lambda: session.post(url, json={}), what="log", idempotent=False)
+    # The port stays bound (never listening) throughout, so no concurrent test's server can take it.
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{bound.getsockname()[1]}/v1/actions/runs/r_1/logs"
+        session = make_session(ca_bundle=None, timeout=(1, 1))
+        t = FakeTime()
+        with pytest.raises(RetriesExhausted) as caught:
+            policy(t, max_attempts=3).call(lambda: session.post(url, json={}), what="log", idempotent=False)
     assert caught.value.attempts == 3
     assert caught.value.status is None
     assert isinstance(caught.value.last_error, requests.ConnectionError)
