@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 DATA   := python/src/port_gitops/data
 RES    := resources/io/port/gitops
 # Hand-written definitions live in templates/ and resources/; the package carries copies.
-DATA_SOURCES := templates/enrichService.yml $(RES)/trigger.yml $(RES)/blueprints.json $(RES)/action.json $(RES)/invocation.github.json $(RES)/invocation.gitlab.json
+DATA_SOURCES := templates/enrichService.yml $(RES)/blueprints.json $(RES)/actions $(RES)/invocation.github.json $(RES)/invocation.gitlab.json
 
 .PHONY: demo test bench sync-data resources tools pytest typecheck lint groovy-test test-ranges clean
 .PRECIOUS: .venv-%/.installed
@@ -25,7 +25,8 @@ bench: $(VENV)/.runtime
 # Copy the hand-written definitions into the package (one target; a test fails when a copy is stale).
 sync-data:
 	mkdir -p $(DATA)
-	cp $(DATA_SOURCES) $(DATA)/
+	rm -rf $(DATA)/actions
+	cp -R $(DATA_SOURCES) $(DATA)/
 
 # What the Jenkins library ships to agents, generated from python/ (a test fails when it is stale).
 resources: sync-data $(VENV)/.dev

@@ -54,7 +54,7 @@ class JenkinsfileTest {
     /** trigger.yml parsed by PyYAML (the loader port-gitops uses), so both sides read it the same way. */
     static Map resourceMapping() {
         String python = System.getenv('PORT_GITOPS_TEST_PYTHON') ?: 'python3'
-        File mapping = new File(PipelineHarness.REPO, 'resources/io/port/gitops/trigger.yml')
+        File mapping = new File(PipelineHarness.REPO, 'resources/io/port/gitops/actions/service_enrich_service/trigger.yml')
         Process process = [python, '-c', 'import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1], encoding="utf-8")), sys.stdout)',
                            mapping.path].execute()
         StringBuilder out = new StringBuilder()

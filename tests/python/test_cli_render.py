@@ -238,6 +238,7 @@ def test_template_and_blueprints_come_from_their_environment_twins(
     bundled = json.loads((REPO / "resources/io/port/gitops/blueprints.json").read_text(encoding="utf-8"))
     service = next(b for b in bundled["blueprints"] if b["identifier"] == "service")
     service["schema"]["properties"]["lifecycle"]["enum"].append("Sunset")
+    service["schema"]["properties"]["owner"] = {"type": "string"}  # a given blueprint file is complete
     blueprints = tmp_path / "b.json"
     blueprints.write_text(json.dumps(bundled), encoding="utf-8")
     args = [*FLAGS[:-1], "Sunset"]
@@ -285,7 +286,9 @@ def test_a_missing_payload_field_is_exit_3_naming_it() -> None:
 
 
 def test_errors_name_the_payload_field_of_a_custom_mapping(tmp_path: Path) -> None:
-    bundled = (REPO / "resources/io/port/gitops/trigger.yml").read_text(encoding="utf-8")
+    bundled = (REPO / "resources/io/port/gitops/actions/service_enrich_service/trigger.yml").read_text(
+        encoding="utf-8"
+    )
     trigger = tmp_path / "trigger.yml"
     trigger.write_text(bundled.replace("$.lifecycle", "$.inputs.lifecycle"), encoding="utf-8")
     body = {**PAYLOAD, "inputs": {"lifecycle": "Legacy"}}
@@ -297,7 +300,9 @@ def test_errors_name_the_payload_field_of_a_custom_mapping(tmp_path: Path) -> No
 def test_a_new_action_input_needs_only_the_mapping_and_the_template(
     tmp_path: Path,
 ) -> None:
-    bundled = (REPO / "resources/io/port/gitops/trigger.yml").read_text(encoding="utf-8")
+    bundled = (REPO / "resources/io/port/gitops/actions/service_enrich_service/trigger.yml").read_text(
+        encoding="utf-8"
+    )
     trigger = tmp_path / "trigger.yml"
     trigger.write_text(
         bundled.replace(
@@ -335,8 +340,9 @@ def test_a_new_action_input_needs_only_the_mapping_and_the_template(
         str(template),
         stdin=json.dumps(PAYLOAD).encode(),
     )
-    assert without.returncode == 3
-    assert "{{ var.OWNER }}" in stderr(without)
+    # An optional value that is not given leaves its key out: the existing value is kept.
+    assert without.returncode == 0, stderr(without)
+    assert "team" not in yaml.safe_load(without.stdout.decode())[0]
 
 
 def test_nothing_else_is_left_in_the_output_directory(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ PORT_MAPPING = {
     "ENTITY_IDENTIFIER": "$.port_context.entity",
     "REPO_URL": "$.port_context.repo_url",
     "RUN_ID": "$.port_context.runId",
+    "ACTION": "$.port_context.action",
     "PORT_PAYLOAD": "$",
 }
 
@@ -33,7 +34,11 @@ def test_bundled_mapping_is_ports_enrich_mapping():
 
 
 def test_bundled_mapping_is_the_resources_file():
-    source = yaml.safe_load((REPO / "resources/io/port/gitops/trigger.yml").read_text(encoding="utf-8"))
+    source = yaml.safe_load(
+        (REPO / "resources/io/port/gitops/actions/service_enrich_service/trigger.yml").read_text(
+            encoding="utf-8"
+        )
+    )
     assert load_trigger(None) == trigger_from_dict(source)
 
 

@@ -1,4 +1,4 @@
-"""Blueprint rules (identifiers, enums, relations) and the validated values of one enrichment."""
+"""Blueprint rules (identifiers, enums, relations) and the structural values of one run."""
 
 from __future__ import annotations
 
@@ -8,20 +8,13 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from port_gitops.errors import (
-    EXIT_INVALID_INPUT,
-    EXIT_USAGE,
-    InvalidInputError,
-    UsageError,
-)
+from port_gitops.errors import EXIT_INVALID_INPUT, EXIT_USAGE, InvalidInputError, UsageError
 from port_gitops.model import (
-    FLAG_FIELDS,
     MAX_IDENTIFIER,
-    PAYLOAD_FIELDS,
     EnrichValues,
+    field_names,
     identifier_problem,
     load_blueprints,
-    payload_fields,
 )
 
 GOOD = {
@@ -29,6 +22,7 @@ GOOD = {
     "DOMAIN": "billing",
     "TYPE": "backend",
     "LIFECYCLE": "Production",
+    "TIER": "gold",
 }
 
 
@@ -85,29 +79,26 @@ def test_invalid_identifiers(value: object) -> None:
 
 def test_bundled_blueprints_hold_the_service_and_domain_model() -> None:
     blueprints = load_blueprints(None)
-    assert blueprints.allowed("service", "type") == ("frontend", "backend", "library")
-    assert blueprints.allowed("service", "lifecycle") == (
-        "Production",
-        "Experimental",
-        "Deprecated",
-    )
-    relation = blueprints.by_identifier["service"].relations["domain"]
+    service = blueprints.by_identifier["service"]
+    assert service.enums["type"] == ("frontend", "backend", "library")
+    assert service.enums["lifecycle"] == ("Production", "Experimental", "Deprecated")
+    relation = service.relations["domain"]
     assert (relation.target, relation.many) == ("domain", False)
-    domain = next(d for d in blueprints.definitions if d["identifier"] == "domain")
-    assert domain["schema"]["properties"]["architecture"]["spec"] == "embedded-url"
-    service = next(d for d in blueprints.definitions if d["identifier"] == "service")
+    domain = blueprints.definition("domain")
+    assert domain is not None and domain["schema"]["properties"]["architecture"]["spec"] == "embedded-url"
+    definition = blueprints.definition("service")
+    assert definition is not None
     for prop in ("type", "lifecycle"):
-        assert set(service["schema"]["properties"][prop]["enumColors"]) == set(
-            blueprints.allowed("service", prop)
-        )
+        assert set(definition["schema"]["properties"][prop]["enumColors"]) == set(service.enums[prop])
 
 
 def test_action_inputs_offer_exactly_the_blueprint_enums() -> None:
-    action = json.loads((REPO / "resources/io/port/gitops/action.json").read_text(encoding="utf-8"))
+    folder = REPO / "resources/io/port/gitops/actions/service_enrich_service"
+    action = json.loads((folder / "action.json").read_text(encoding="utf-8"))
     blueprints = load_blueprints(str(REPO / "resources/io/port/gitops/blueprints.json"))
     inputs = action["trigger"]["userInputs"]["properties"]
     for prop in ("type", "lifecycle"):
-        assert tuple(inputs[prop]["enum"]) == blueprints.allowed("service", prop)
+        assert tuple(inputs[prop]["enum"]) == blueprints.by_identifier["service"].enums[prop]
 
 
 def _write(tmp_path: Path, content: object) -> str:
@@ -185,135 +176,44 @@ def test_an_unreadable_blueprints_file_is_a_usage_error(tmp_path: Path) -> None:
         load_blueprints(str(tmp_path / "absent.json"))
 
 
-def test_an_enum_the_blueprints_lack_is_a_usage_error(tmp_path: Path) -> None:
-    path = _write(
-        tmp_path,
-        {"blueprints": [{"identifier": "service", "schema": {"properties": {}}}]},
-    )
-    with pytest.raises(UsageError, match="blueprint 'service' has no enum property 'type'"):
-        EnrichValues.from_variables(GOOD).validate(load_blueprints(path))
+def test_from_variables_picks_the_structural_values_and_keeps_every_variable() -> None:
+    variables = {**GOOD, "RUN_ID": "r_1", "REPO_URL": "https://bitbucket.org/w/r", "OWNER": "team-a"}
+    values = EnrichValues.from_variables(variables, fields={})
+    assert (values.entity, values.run_id, values.repo_url) == ("payments", "r_1", "https://bitbucket.org/w/r")
+    assert values.variables == variables
 
 
-def test_from_variables_picks_the_mapping_variables() -> None:
-    variables = {
-        **GOOD,
-        "RUN_ID": "r_1",
-        "REPO_URL": "https://bitbucket.org/w/r",
-        "OWNER": "team-a",
-    }
-    values = EnrichValues.from_variables(variables)
-    assert (values.entity, values.domain, values.type, values.lifecycle) == (
-        "payments",
-        "billing",
-        "backend",
-        "Production",
-    )
-    assert (values.run_id, values.repo_url) == ("r_1", "https://bitbucket.org/w/r")
-    assert values.variables["OWNER"] == "team-a"
-    values.validate(load_blueprints(None))
-
-
-@pytest.mark.parametrize(
-    ("variable", "field"),
-    [
-        ("ENTITY_IDENTIFIER", "port_context.entity"),
-        ("DOMAIN", "domain"),
-        ("TYPE", "type"),
-        ("LIFECYCLE", "lifecycle"),
-    ],
-)
 @pytest.mark.parametrize("absent", [None, ""])
-def test_a_missing_required_value_names_the_payload_field(
-    variable: str, field: str, absent: str | None
-) -> None:
-    variables = {k: v for k, v in GOOD.items() if k != variable}
+def test_a_missing_required_value_names_its_field_and_what_it_is(absent: str | None) -> None:
+    variables = {k: v for k, v in GOOD.items() if k != "TIER"}
     if absent is not None:
-        variables[variable] = absent
+        variables["TIER"] = absent
     with pytest.raises(InvalidInputError) as caught:
-        EnrichValues.from_variables(variables)
+        EnrichValues.from_variables(variables, fields={"TIER": "inputs.tier"}, required={"TIER": "the tier"})
     assert caught.value.exit_code == EXIT_INVALID_INPUT
-    assert caught.value.field == field
-    assert caught.value.message.startswith(f"{field}: missing; expected ")
+    assert caught.value.message == "inputs.tier: missing; expected the tier"
 
 
-def test_optional_values_default_to_none() -> None:
-    values = EnrichValues.from_variables({**GOOD, "RUN_ID": ""})
+def test_the_entity_is_always_required_and_must_be_an_identifier() -> None:
+    fields = {"ENTITY_IDENTIFIER": "port_context.entity"}
+    with pytest.raises(
+        InvalidInputError, match=r"^port_context.entity: missing; expected the team identifier"
+    ):
+        EnrichValues.from_variables({}, fields=fields, entity_kind="team")
+    with pytest.raises(InvalidInputError, match=r"^port_context.entity: 'pay ments' is not valid"):
+        EnrichValues.from_variables({"ENTITY_IDENTIFIER": "pay ments"}, fields=fields)
+
+
+def test_optional_values_default_to_none_and_nulls_are_kept_apart() -> None:
+    values = EnrichValues.from_variables({**GOOD, "RUN_ID": ""}, fields={}, nulls=["NOTE", "TYPE"])
     assert values.run_id is None and values.repo_url is None
+    assert values.nulls == frozenset({"NOTE"})  # a variable with a value is not null
+    assert values.given("NOTE") and values.given("TYPE") and not values.given("OTHER")
 
 
-@pytest.mark.parametrize(
-    ("name", "value", "field", "expected"),
-    [
-        (
-            "ENTITY_IDENTIFIER",
-            "pay ments",
-            "port_context.entity",
-            "expected a Port identifier",
-        ),
-        ("DOMAIN", "*anchor", "domain", "expected a Port identifier"),
-        ("TYPE", "Backend", "type", "expected one of frontend, backend, library"),
-        (
-            "LIFECYCLE",
-            "Production\nowner: evil",
-            "lifecycle",
-            "expected one of Production, Experimental, Deprecated",
-        ),
-        ("LIFECYCLE", "{{ other }}", "lifecycle", "is not allowed"),
-        ("TYPE", "!!python/object", "type", "is not allowed"),
-    ],
-)
-def test_validate_names_the_field_and_what_was_expected(
-    name: str, value: str, field: str, expected: str
-) -> None:
-    with pytest.raises(InvalidInputError) as caught:
-        EnrichValues.from_variables({**GOOD, name: value}).validate(load_blueprints(None))
-    assert caught.value.field == field
-    assert expected in caught.value.message
-    assert "\n" not in caught.value.message
-    assert repr(value) in caught.value.message  # control characters shown escaped
-
-
-def test_values_from_flags_are_named_by_their_flags() -> None:
-    values = EnrichValues.from_flags(entity="payments", domain="billing", type="backend", lifecycle="Nope")
-    assert values.variables == GOOD | {"LIFECYCLE": "Nope"}
-    with pytest.raises(InvalidInputError) as caught:
-        values.validate(load_blueprints(None))
-    assert caught.value.field == FLAG_FIELDS["lifecycle"] == "--lifecycle"
-    with pytest.raises(InvalidInputError, match=r"^--domain: missing"):
-        EnrichValues.from_flags(entity="payments", domain="", type="backend", lifecycle="Production")
-
-
-def test_problems_of_a_port_yml_entity() -> None:
-    blueprints = load_blueprints(None)
-    good = {
-        "identifier": "payments",
-        "blueprint": "service",
-        "properties": {"type": "backend", "url": "x"},
-        "relations": {"domain": "billing"},
+def test_field_names_follow_the_mapping() -> None:
+    assert field_names({"ENTITY_IDENTIFIER": "$.port_context.entity", "D": "$['d']", "P": "$"}) == {
+        "ENTITY_IDENTIFIER": "port_context.entity",
+        "D": "$['d']",
+        "P": "$",
     }
-    assert blueprints.problems(good) == []
-    bad = {
-        "identifier": "a b",
-        "blueprint": "service",
-        "properties": {"type": "mainframe", "lifecycle": 1},
-        "relations": {"domain": ["a", "b"]},
-    }
-    problems = blueprints.problems(bad)
-    assert problems[0].startswith("identifier: 'a b' is not valid")
-    assert any("properties.type: 'mainframe' is not allowed" in p for p in problems)
-    assert any("properties.lifecycle: 1 is not allowed" in p for p in problems)
-    assert any("relations.domain: ['a', 'b'] is not a string" in p for p in problems)
-    # Other teams' blueprints are not ours to judge beyond the identifier.
-    assert blueprints.problems({"identifier": "x", "blueprint": "other", "properties": {"type": "?"}}) == []
-    with pytest.raises(InvalidInputError, match=r"^identifier: 'a b'"):
-        blueprints.check([good, bad])
-
-
-def test_payload_fields_follow_the_mapping() -> None:
-    assert payload_fields({"ENTITY_IDENTIFIER": "$.port_context.entity", "TYPE": "$.type"}) == PAYLOAD_FIELDS
-    named = payload_fields({"ENTITY_IDENTIFIER": "$.entity.identifier", "DOMAIN": "$['d']"})
-    assert (named["entity"], named["domain"], named["lifecycle"]) == (
-        "entity.identifier",
-        "$['d']",
-        "lifecycle",
-    )

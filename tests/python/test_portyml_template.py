@@ -12,7 +12,7 @@ from port_gitops.errors import (
     InvalidInputError,
     UsageError,
 )
-from port_gitops.model import EnrichValues
+from port_gitops.model import EnrichValues, load_blueprints
 from port_gitops.portyml import merge, render_entities
 
 HOSTILE = [
@@ -46,12 +46,13 @@ def values(**variables: str) -> EnrichValues:
             "TYPE": "backend",
             "LIFECYCLE": "Production",
             **variables,
-        }
+        },
+        fields={},
     )
 
 
 def test_the_bundled_template_renders_the_guide_entity() -> None:
-    entities = render_entities(resources.read_text(resources.TEMPLATE), values())
+    entities = render_entities(resources.read_text(resources.TEMPLATE), values(), load_blueprints(None))
     assert entities == [
         {
             "identifier": "payments",
@@ -75,15 +76,29 @@ def test_any_mapping_variable_is_a_placeholder() -> None:
 
 
 @pytest.mark.parametrize("absent", [None, ""])
-def test_a_placeholder_with_no_value_is_an_error_naming_it(absent: str | None) -> None:
-    template = (
-        'identifier: "{{ service_identifier }}"\nblueprint: service\nproperties: {owner: "{{ var.OWNER }}"}\n'
-    )
+def test_a_placeholder_with_no_value_inside_text_is_an_error_naming_it(absent: str | None) -> None:
+    template = 'identifier: "{{ service_identifier }}"\nblueprint: service\nproperties: {owner: "team {{ var.OWNER }}"}\n'
     given = {} if absent is None else {"OWNER": absent}
     with pytest.raises(InvalidInputError) as caught:
         render_entities(template, values(**given))
     assert caught.value.exit_code == EXIT_INVALID_INPUT
     assert "{{ var.OWNER }}" in caught.value.message and "OWNER" in caught.value.message
+
+
+@pytest.mark.parametrize("absent", [None, ""])
+def test_a_whole_placeholder_with_no_value_leaves_its_key_out(absent: str | None) -> None:
+    template = (
+        'identifier: "{{ service_identifier }}"\nblueprint: service\ntitle: "{{ var.OWNER }}"\n'
+        'properties: {owner: "{{ var.OWNER }}", type: "{{ service_type }}"}\nrelations: {x: "{{ var.OWNER }}"}\n'
+    )
+    given = {} if absent is None else {"OWNER": absent}
+    [entity] = render_entities(template, values(**given))
+    assert entity == {
+        "identifier": "payments",
+        "blueprint": "service",
+        "properties": {"type": "backend"},
+        "relations": {},
+    }
 
 
 @pytest.mark.parametrize("name", ["owner", "var.", "var.1X", ".entity.identifier", "service_identifer"])

@@ -245,8 +245,9 @@ def test_action_keeps_everything_else_of_the_bundled_definition() -> None:
     assert action["invocationMethod"]["synchronized"] is False
     assert action["invocationMethod"]["body"]["port_context"]["repo_url"] == "{{ .entity.properties.url }}"
     options = {name: spec.get("enum") for name, spec in action["trigger"]["userInputs"]["properties"].items()}
-    assert options["type"] == list(BLUEPRINTS.allowed("service", "type"))
-    assert options["lifecycle"] == list(BLUEPRINTS.allowed("service", "lifecycle"))
+    service = BLUEPRINTS.by_identifier["service"]
+    assert options["type"] == list(service.enums["type"])
+    assert options["lifecycle"] == list(service.enums["lifecycle"])
 
 
 def test_a_template_without_the_placeholder_is_refused() -> None:

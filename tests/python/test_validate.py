@@ -97,11 +97,16 @@ def test_clean_files_have_no_problems(text: str) -> None:
 
 
 def test_what_enrich_writes_is_clean() -> None:
-    values = EnrichValues.from_flags(
-        entity="payments", domain="billing", type="backend", lifecycle="Production"
-    )
+    variables = {
+        "ENTITY_IDENTIFIER": "payments",
+        "DOMAIN": "billing",
+        "TYPE": "backend",
+        "LIFECYCLE": "Production",
+    }
+    values = EnrichValues.from_variables(variables, fields={})
     template = (REPO / "templates" / "enrichService.yml").read_text(encoding="utf-8")
-    merged = merge(EXISTING_PORT_YML, render_entities(template, values, source="template"), source="port.yml")
+    entities = render_entities(template, values, load_blueprints(None), source="template")
+    merged = merge(EXISTING_PORT_YML, entities, source="port.yml")
     assert "payments" in merged.text
     assert check(merged.text) == []
 

@@ -18,11 +18,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
 
+from port_gitops.actions import Action
 from port_gitops.errors import InvalidInputError, JobFailedError, UsageError
 from port_gitops.limits import MAX_PORTYML_BYTES, check_size
+from port_gitops.markdown import escape
 from port_gitops.model import Blueprints, EnrichValues
 from port_gitops.parallel import Prefetch
-from port_gitops.portyml import MergeResult, merge, render_entities, unified_diff
+from port_gitops.portyml import MergeResult, merge, unified_diff
+from port_gitops.portyml.template import placeholder_variable
 from port_gitops.repo_ref import RepoRef
 from port_gitops.result import Result
 from port_gitops.scm import PullRequest, Scm, ScmConflict
@@ -32,23 +35,15 @@ from port_gitops.validate import validate_text
 log = logging.getLogger("port_gitops")
 
 MAX_ROUNDS = 3  # re-read-and-decide rounds after a 409
-PR_TITLE = "Enrich service {entity}: domain {domain}, type {type}, lifecycle {lifecycle}"
-PR_DESCRIPTION = """\
-Requested through Port's **Enrich Service** action{run}.
-
-Changes to `{path}` (merged into the existing file; nothing else is touched):
-{changes}
-{build}
-This pull request is maintained by port-gitops: running the action again for this service updates it.
-"""
-COMMIT_MESSAGE = "Enrich service {entity} in {path}\n\n{changes}\n"
+_TEXT_PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 
 
 @dataclass(frozen=True)
 class EnrichJob:
     values: EnrichValues
+    action: Action
+    entities: Tuple[Mapping[str, Any], ...]  # rendered, typed and checked before anything is read
     repo: RepoRef
-    template_text: str
     blueprints: Blueprints
     path: str = "port.yml"
     branch: Optional[str] = None
@@ -77,13 +72,13 @@ class Progress:
 _REF_BAD = re.compile(r"[^A-Za-z0-9._/-]+")
 
 
-def default_branch_name(entity: str) -> str:
-    """`port/enrich-<entity>`, sanitised to a valid git ref (git check-ref-format rules)."""
-    name = _REF_BAD.sub("-", entity.replace("/", "-")).strip(".-") or "service"
+def default_branch_name(entity: str, prefix: str = "port/enrich-") -> str:
+    """`<prefix><entity>` (the action's prefix), sanitised to a valid git ref (git check-ref-format)."""
+    name = _REF_BAD.sub("-", entity.replace("/", "-")).strip(".-") or "entity"
     name = re.sub(r"\.{2,}", ".", name)
     if name.endswith(".lock"):
         name = name[: -len(".lock")] + "-lock"
-    return f"port/enrich-{name}"
+    return f"{prefix}{name}"
 
 
 def check_branch_name(name: str, flag: str) -> str:
@@ -110,7 +105,7 @@ class Enrichment:
         self.scm = scm
         self.progress = progress
         self.result = result
-        self.branch = job.branch or default_branch_name(job.values.entity)
+        self.branch = job.branch or default_branch_name(job.values.entity, job.action.branch_prefix)
         result.repository = job.repo.full_name
         result.branch = self.branch
         result.dry_run = job.dry_run
@@ -134,17 +129,23 @@ class Enrichment:
             raise InvalidInputError(
                 f"{source} is not UTF-8 text (byte {exc.start}); it is left untouched"
             ) from None
-        entities = render_entities(self.job.template_text, self.job.values)
-        self.job.blueprints.check(entities)  # values used only by the template ({{ var.X }}) too
-        merged = merge(existing, entities, source=source)
-        self._check_merged(merged.text, entities, source)
+        merged = merge(existing, self.job.entities, source=source)
+        self._check_merged(merged, self.job.entities, source)
         return merged
 
-    def _check_merged(self, text: str, entities: Sequence[Mapping[str, Any]], source: str) -> None:
-        """What we write must be valid; what others wrote is theirs: warn, never refuse."""
+    def _check_merged(self, merged: MergeResult, entities: Sequence[Mapping[str, Any]], source: str) -> None:
+        """What we write must be valid; what others wrote is theirs: warn, never refuse.
+
+        A required property our change does not set is a problem only when our entity is new: Port
+        already holds the value of an entity it knows.
+        """
         ours = {(e.get("identifier"), e.get("blueprint")) for e in entities}
-        for problem in validate_text(text, self.job.blueprints, source=source):
-            if (problem.entity, problem.blueprint) in ours:
+        added = {change.rsplit(":", 1)[0] for change in merged.changes if change.endswith(": added")}
+        for problem in validate_text(merged.text, self.job.blueprints, source=source):
+            required = problem.message.endswith("requires it")
+            if (problem.entity, problem.blueprint) in ours and (
+                not required or f"{problem.blueprint} {problem.entity}" in added
+            ):
                 raise InvalidInputError(f"the merged {self.job.path} would be invalid: {problem}")
             warning = f"existing {self.job.path}: {problem}"
             if warning not in self.result.warnings:
@@ -162,11 +163,7 @@ class Enrichment:
 
     def run(self) -> Result:
         job = self.job
-        self.progress.step(
-            f"started: enrich service {job.values.entity} (domain {job.values.domain}, "
-            f"type {job.values.type}, "
-            f"lifecycle {job.values.lifecycle})"
-        )
+        self.progress.step(f"started: {job.action.title} for {job.values.entity}")
         for round_no in range(1, MAX_ROUNDS + 1):
             try:
                 self._decide()
@@ -340,22 +337,36 @@ class Enrichment:
         self.result.pull_request = {"id": pr.id, "url": pr.url}
 
     def _title(self) -> str:
-        v = self.job.values
-        return PR_TITLE.format(entity=v.entity, domain=v.domain, type=v.type, lifecycle=v.lifecycle)
+        return self._text(self.job.action.texts.title, None, markdown=False)
 
     def _description(self, desired: MergeResult) -> str:
-        v, job = self.job.values, self.job
-        return PR_DESCRIPTION.format(
-            run=f" (run `{v.run_id}`)" if v.run_id else "",
-            path=job.path,
-            changes="\n".join(f"- {c}" for c in desired.changes),
-            build=f"\nJenkins build: {job.build_url}\n" if job.build_url else "",
-        )
+        return self._text(self.job.action.texts.description, desired, markdown=True)
 
     def _message(self, desired: MergeResult) -> str:
-        return COMMIT_MESSAGE.format(
-            entity=self.job.values.entity, path=self.job.path, changes="\n".join(desired.changes)
-        )
+        return self._text(self.job.action.texts.commit, desired, markdown=False)
+
+    def _text(self, template: str, desired: Optional[MergeResult], *, markdown: bool) -> str:
+        """An action's text, placeholders filled; in Markdown, every payload-derived part is escaped."""
+        job, values = self.job, self.job.values
+        plain = escape if markdown else (lambda text: " ".join(text.splitlines()))
+        changes = desired.changes if desired else ()
+        known = {
+            "entity": plain(values.entity),
+            "action.title": job.action.title,
+            "path": job.path,
+            "changes": "\n".join((f"- {plain(c)}" if markdown else c) for c in changes),
+            "run": f" (run `{values.run_id}`)" if markdown and values.run_id else "",
+            "build": f"\nJenkins build: {job.build_url}\n" if markdown and job.build_url else "",
+        }
+
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in known:
+                return known[name]
+            variable = placeholder_variable(name, f"{job.action.identifier} pull request text")
+            return plain(values.variables.get(variable) or "")
+
+        return _TEXT_PLACEHOLDER.sub(fill, template)
 
 
 def links(result: Result, build_url: Optional[str]) -> Sequence[str]:

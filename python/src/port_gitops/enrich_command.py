@@ -32,10 +32,10 @@ from port_gitops.result import Result
 if TYPE_CHECKING:
     import requests
 
+    from port_gitops.inputs import Collected
     from port_gitops.retry import RetryPolicy
 
 log = logging.getLogger("port_gitops")
-_DATA_FLAGS = ("entity", "domain", "type", "lifecycle", "run_id", "repo_url")
 
 
 def _first_env(environ: Mapping[str, str], *names: str) -> Optional[str]:
@@ -75,9 +75,12 @@ class EnrichCommand:
         self.result.dry_run = bool(args.dry_run)
         if args.verify_signature:
             self._verify(body, port)  # on the raw bytes, before anything parses them
-        variables, fields = self._variables(body)
+        from port_gitops.inputs import collect
+
+        collected = collect(args, body)
+        self.result.action = collected.action.identifier
         # Known from here on, so every later failure is reported to this run.
-        self.result.port_run.id = variables.get("RUN_ID") or None
+        self.result.port_run.id = collected.run_id
         self.result.port_run.verified = bool(args.verify_signature and self.result.port_run.id)
         if args.result_file:
             self._write_result(self.result.running_json())
@@ -89,7 +92,7 @@ class EnrichCommand:
         self._start_reporter(port, session, policy)
         scm_settings = config.scm_settings(args, self.environ)
         self.result.scm = scm_settings.scm
-        job = self._job(variables, fields, scm_settings)
+        job = self._job(collected, scm_settings)
         from port_gitops.wiring import make_scm
 
         scm = make_scm(scm_settings, job.repo, session=session, policy=policy)
@@ -116,29 +119,9 @@ class EnrichCommand:
         """The raw body (None when the data flags give the values), read within its size limit."""
         from port_gitops.limits import MAX_PAYLOAD_BYTES, read_bounded
 
-        args = self.args
-        given = [f for f in _DATA_FLAGS if getattr(args, f) is not None]
-        if args.payload is not None and given:
-            raise UsageError("give either --payload or the data flags (--entity, --domain, ...), not both")
-        if args.payload is None and not given:
-            raise UsageError("no input: give --payload FILE|- or --entity, --domain, --type, --lifecycle")
-        if args.payload is None:
+        if self.args.payload is None:
             return None
-        return read_bounded(args.payload, limit=MAX_PAYLOAD_BYTES, what="payload", flag="--payload")
-
-    def _variables(self, body: Optional[bytes]) -> tuple[dict[str, str], Mapping[str, str]]:
-        """The mapping variables, and how errors name each value."""
-        from port_gitops.model import FLAG_FIELDS, VARIABLES, payload_fields
-
-        args = self.args
-        if body is None:
-            given = [f for f in _DATA_FLAGS if getattr(args, f) is not None]
-            return {VARIABLES[f][0]: getattr(args, f) for f in given}, FLAG_FIELDS
-        from port_gitops.gwt import load_trigger, resolve
-
-        trigger = load_trigger(args.trigger)
-        fields = payload_fields({v.key: v.expression for v in trigger.generic_variables})
-        return dict(resolve(trigger, body).variables), fields
+        return read_bounded(self.args.payload, limit=MAX_PAYLOAD_BYTES, what="payload", flag="--payload")
 
     def _verify(self, body: Optional[bytes], port: config.PortSettings) -> None:
         from port_gitops.signature import verify
@@ -183,25 +166,21 @@ class EnrichCommand:
         )
         self.reporter = RunReporter(client, self.result.port_run)
 
-    def _job(
-        self, variables: Mapping[str, str], fields: Mapping[str, str], scm_settings: config.ScmSettings
-    ) -> EnrichJob:
-        from port_gitops import resources
+    def _job(self, collected: Collected, scm_settings: config.ScmSettings) -> EnrichJob:
         from port_gitops.commands.options import env_list
-        from port_gitops.model import EnrichValues, load_blueprints
+        from port_gitops.inputs import prepare
         from port_gitops.wiring import repository
 
         args = self.args
-        values = EnrichValues.from_variables(variables, fields=fields)
-        blueprints = load_blueprints(args.blueprints)
-        values.validate(blueprints)
+        prepared = prepare(collected, args)
+        values = prepared.values
         repo = repository(scm_settings, repo_url=values.repo_url, entity=values.entity)
-        template = self._template(args.template) if args.template else resources.read_text(resources.TEMPLATE)
         return EnrichJob(
             values=values,
+            action=prepared.action,
+            entities=prepared.entities,
             repo=repo,
-            template_text=template,
-            blueprints=blueprints,
+            blueprints=prepared.blueprints,
             path=self._path(args.path),
             branch=check_branch_name(args.branch, "--branch/PORT_GITOPS_BRANCH") if args.branch else None,
             base=check_branch_name(args.base, "--base/PORT_GITOPS_BASE") if args.base else None,
@@ -213,14 +192,6 @@ class EnrichCommand:
             dry_run=bool(args.dry_run),
             build_url=self.environ.get("BUILD_URL") or None,
         )
-
-    @staticmethod
-    def _template(path: str) -> str:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                return handle.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--template/PORT_GITOPS_TEMPLATE: cannot read {path!r}: {exc}") from None
 
     @staticmethod
     def _path(path: str) -> str:

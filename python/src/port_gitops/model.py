@@ -1,8 +1,8 @@
-"""The blueprint rules (identifiers, enums, relations) and the validated values of one enrichment.
+"""The blueprint rules (identifiers, enums, relations) and the values of one run.
 
-The allowed values come from one place: `resources/io/port/gitops/blueprints.json` (bundled as
-`data/blueprints.json`), the same definitions `setup` sends to Port. Nothing here does I/O beyond
-reading that file.
+Blueprint definitions are Port's own JSON: the bundled ones (`resources/io/port/gitops/blueprints.json`,
+the same definitions `setup` sends), a `--blueprints` file, or the tenant's (`--blueprints-from-port`).
+Nothing here does I/O beyond reading a definitions file.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Mapping, Optional, Sequence, Tuple
 
 from port_gitops import resources
 from port_gitops.errors import InvalidInputError, UsageError
 
-SERVICE = "service"
 MAX_IDENTIFIER = 1000
 # Port's entity identifier pattern is ^(?!\.{1,2}$)[\p{L}0-9@_.+:\\/=-]+$ (max 1000 characters);
 # Python's `re` has no \p{L}, so letters are checked with unicodedata instead.
@@ -25,35 +25,21 @@ IDENTIFIER_RULE = (
     f"1 to {MAX_IDENTIFIER} characters, not '.' or '..'"
 )
 
-# Logical value -> (GWT variable of the bundled mapping, what is expected when it is missing).
-VARIABLES: Mapping[str, Tuple[str, str]] = {
-    "entity": ("ENTITY_IDENTIFIER", "the service identifier"),
-    "domain": ("DOMAIN", "the domain identifier"),
-    "type": ("TYPE", "the service type"),
-    "lifecycle": ("LIFECYCLE", "the service lifecycle"),
-    "run_id": ("RUN_ID", "the Port action run id"),
-    "repo_url": ("REPO_URL", "the service repository URL"),
-}
-REQUIRED = ("entity", "domain", "type", "lifecycle")
-# How errors name each value: by its payload field, or by its flag when values came from flags.
-PAYLOAD_FIELDS: Mapping[str, str] = {
-    "entity": "port_context.entity",
-    "domain": "domain",
-    "type": "type",
-    "lifecycle": "lifecycle",
-    "run_id": "port_context.runId",
-    "repo_url": "port_context.repo_url",
-}
-FLAG_FIELDS: Mapping[str, str] = {name: "--" + name.replace("_", "-") for name in PAYLOAD_FIELDS}
+# The structural values: which entity the template writes, which repository, which Port run. Every
+# other value is a mapping variable that reaches port.yml only through the template.
+ENTITY = "ENTITY_IDENTIFIER"
+REPO_URL = "REPO_URL"
+RUN_ID = "RUN_ID"
+ACTION = "ACTION"  # the action the payload names (port_context.action in the bundled bodies)
+STRUCTURAL = (ENTITY, REPO_URL, RUN_ID)
 
 
-def payload_fields(expressions: Mapping[str, str]) -> Mapping[str, str]:
-    """How errors name each value when the mapping (variable -> JSONPath) is not the bundled one."""
-    named = {}
-    for name, (variable, _) in VARIABLES.items():
-        expression = expressions.get(variable, "")
-        named[name] = expression[2:] if expression.startswith("$.") else expression or PAYLOAD_FIELDS[name]
-    return named
+def field_names(expressions: Mapping[str, str]) -> dict[str, str]:
+    """How errors name each variable: the payload field its JSONPath reads (`$.a.b` -> `a.b`)."""
+    return {
+        variable: expression[2:] if expression.startswith("$.") else expression
+        for variable, expression in expressions.items()
+    }
 
 
 def identifier_problem(value: object) -> Optional[str]:
@@ -93,62 +79,20 @@ class Blueprints:
     by_identifier: Mapping[str, Blueprint]
     definitions: Tuple[Mapping[str, Any], ...]  # the Port blueprint JSON, as `setup` sends it
 
-    def allowed(self, blueprint: str, prop: str) -> Tuple[Any, ...]:
-        """The enum of `blueprint.prop`; a definition without one is a configuration error."""
-        rules = self.by_identifier.get(blueprint)
-        if rules is None or prop not in rules.enums:
-            raise UsageError(f"{self.source}: blueprint {blueprint!r} has no enum property {prop!r}")
-        return rules.enums[prop]
-
-    def problems(self, entity: Mapping[str, Any]) -> list[str]:
-        """What in one port.yml entity breaks the rules: identifier, enum values, relation targets.
-
-        Blueprints not defined here are not checked beyond the identifier: other teams' entities
-        may live in the same file.
-        """
-        found = []
-        problem = identifier_problem(entity.get("identifier"))
-        if problem:
-            found.append(f"identifier: {problem}")
-        rules = self.by_identifier.get(str(entity.get("blueprint")))
-        if rules is None:
-            return found
-        label = f"{rules.identifier} {entity.get('identifier')}"
-        properties = entity.get("properties")
-        if isinstance(properties, Mapping):
-            for prop, allowed in rules.enums.items():
-                if prop in properties and properties[prop] not in allowed:
-                    found.append(
-                        f"{label}: properties.{prop}: {_shown(properties[prop])} is not allowed; "
-                        f"expected one of {', '.join(map(str, allowed))}"
-                    )
-        relations = entity.get("relations")
-        if isinstance(relations, Mapping):
-            for name, relation in rules.relations.items():
-                given = relations.get(name)
-                targets: list[Any] = given if relation.many and isinstance(given, list) else [given]
-                for target in targets:
-                    problem = None if target is None else identifier_problem(target)
-                    if problem:
-                        found.append(f"{label}: relations.{name}: {problem}")
-        return found
-
-    def check(self, entities: Sequence[Mapping[str, Any]]) -> None:
-        """InvalidInputError on the first problem of the first entity that has one."""
-        for entity in entities:
-            for problem in self.problems(entity):
-                raise InvalidInputError(problem)
+    def definition(self, blueprint: str) -> Optional[Mapping[str, Any]]:
+        """The Port JSON of `blueprint`, or None when these definitions do not describe it."""
+        return next((d for d in self.definitions if d.get("identifier") == blueprint), None)
 
 
-def load_blueprints(path: Optional[str] = None) -> Blueprints:
-    """The bundled definitions, or those in `path` (same format); a bad file is a UsageError."""
-    source = path or f"bundled {resources.BLUEPRINTS}"
+def load_blueprints(path: Optional[str] = None, bundled: str = resources.BLUEPRINTS) -> Blueprints:
+    """The bundled definitions (`bundled`), or those in `path` (same format); a bad file is a UsageError."""
+    source = path or f"bundled {bundled}"
     try:
         if path:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
         else:
-            text = resources.read_text(resources.BLUEPRINTS)
+            text = resources.read_text(bundled)
         document = json.loads(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"--blueprints/PORT_GITOPS_BLUEPRINTS: cannot read {path!r}: {exc}") from None
@@ -211,56 +155,53 @@ def _get(
 
 @dataclass(frozen=True)
 class EnrichValues:
-    """The values of one enrichment, from the payload's mapping variables or from flags."""
+    """The values of one run: the mapping variables (from a payload, --set or flags) and the structural ones.
+
+    A variable that is absent or empty is "not given"; one in `nulls` was a JSON null in the payload.
+    """
 
     entity: str
-    domain: str
-    type: str
-    lifecycle: str
     run_id: Optional[str] = None
     repo_url: Optional[str] = None
-    variables: Mapping[str, str] = field(default_factory=dict, hash=False)  # for {{ var.NAME }}
-    # How errors name each value (PAYLOAD_FIELDS or FLAG_FIELDS); not part of the value itself.
-    fields: Mapping[str, str] = field(default_factory=lambda: PAYLOAD_FIELDS, compare=False, repr=False)
+    variables: Mapping[str, str] = field(default_factory=dict, hash=False)
+    nulls: frozenset[str] = frozenset()
+    # How errors name each variable (its payload field or its flag); not part of the values themselves.
+    fields: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_variables(
-        cls, variables: Mapping[str, str], *, fields: Mapping[str, str] = PAYLOAD_FIELDS
+        cls,
+        variables: Mapping[str, str],
+        *,
+        fields: Mapping[str, str],
+        required: Mapping[str, str] = MappingProxyType({}),
+        nulls: Sequence[str] = (),
+        entity_kind: str = "entity",
     ) -> EnrichValues:
-        """Pick the values out of the mapping variables; a required one missing or empty is invalid input."""
-        picked: dict[str, Optional[str]] = {}
-        for name, (variable, expected) in VARIABLES.items():
-            picked[name] = variables.get(variable) or None
-            if picked[name] is None and name in REQUIRED:
-                raise InvalidInputError(f"missing; expected {expected}", field=fields[name])
+        """The structural values; a `required` variable (-> what it is) missing or empty is invalid input."""
+        wanted = {ENTITY: f"the {entity_kind} identifier", **required}
+        for variable, expected in wanted.items():
+            if not variables.get(variable):
+                raise InvalidInputError(f"missing; expected {expected}", field=field_of(fields, variable))
+        entity = variables[ENTITY]
+        problem = identifier_problem(entity)
+        if problem:
+            raise InvalidInputError(problem, field=field_of(fields, ENTITY))
         return cls(
-            entity=str(picked["entity"]),
-            domain=str(picked["domain"]),
-            type=str(picked["type"]),
-            lifecycle=str(picked["lifecycle"]),
-            run_id=picked["run_id"],
-            repo_url=picked["repo_url"],
+            entity=entity,
+            run_id=variables.get(RUN_ID) or None,
+            repo_url=variables.get(REPO_URL) or None,
             variables=dict(variables),
-            fields=fields,
+            nulls=frozenset(name for name in nulls if not variables.get(name)),
+            fields=dict(fields),
         )
 
-    @classmethod
-    def from_flags(cls, **values: Optional[str]) -> EnrichValues:
-        """Values given as flags (`entity=…, domain=…`), which also become the variables of the mapping."""
-        variables = {VARIABLES[name][0]: value for name, value in values.items() if value is not None}
-        return cls.from_variables(variables, fields=FLAG_FIELDS)
+    def given(self, variable: str) -> bool:
+        return bool(self.variables.get(variable)) or variable in self.nulls
 
-    def validate(self, blueprints: Blueprints) -> None:
-        """InvalidInputError(field=…) on the first value the blueprints do not allow."""
-        for name in ("entity", "domain"):
-            problem = identifier_problem(getattr(self, name))
-            if problem:
-                raise InvalidInputError(problem, field=self.fields[name])
-        for name in ("type", "lifecycle"):
-            allowed = blueprints.allowed(SERVICE, name)
-            value = getattr(self, name)
-            if value not in allowed:
-                raise InvalidInputError(
-                    f"{_shown(value)} is not allowed; expected one of {', '.join(map(str, allowed))}",
-                    field=self.fields[name],
-                )
+    def field(self, variable: str) -> str:
+        return field_of(self.fields, variable)
+
+
+def field_of(fields: Mapping[str, str], variable: str) -> str:
+    return fields.get(variable) or variable

@@ -9,33 +9,21 @@ properties and relations they do not name are reported only when the definitions
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence
-from urllib.parse import urlsplit
 
 import yaml
 
 from port_gitops.errors import InvalidInputError, LimitExceededError
 from port_gitops.model import IDENTIFIER_RULE, Blueprints, identifier_problem
 from port_gitops.portyml.document import AliasRef, line_of, parse
+from port_gitops.properties import property_problem, relation_problem
+from port_gitops.properties import shown as _shown
 
 ENTITY_FIELDS = ("identifier", "title", "blueprint", "properties", "relations", "team", "icon")
 _SINGULAR = {"properties": "property", "relations": "relation"}
 _PARSE_ERROR = re.compile(r" line (\d+): (.*)")
-_TYPES: Mapping[str, tuple[type, ...]] = {
-    "string": (str,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "object": (dict,),
-    "array": (list,),
-}
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_DATE_TIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?"
-)
 
 
 @dataclass(frozen=True)
@@ -141,7 +129,7 @@ class _Checker:
             data,
             schema.get("properties") or {},
             required=schema.get("required") or (),
-            check=_property_problem,
+            check=property_problem,
         )
         relations = definition.get("relations") or {}
         self.members(
@@ -150,7 +138,7 @@ class _Checker:
             data,
             relations,
             required=[name for name, spec in relations.items() if spec.get("required")],
-            check=_relation_problem,
+            check=relation_problem,
         )
 
     def identifier(self, entity: _Entity, data: Mapping[str, Any]) -> None:
@@ -247,128 +235,3 @@ def _label(identifier: Any) -> Optional[str]:
     if isinstance(identifier, bool) or not isinstance(identifier, (str, int, float)):
         return None
     return str(identifier)
-
-
-def _property_problem(value: Any, spec: Mapping[str, Any]) -> Optional[str]:
-    if value is None:  # Port treats null as "not set"
-        return None
-    kind, fmt = spec.get("type"), spec.get("format")
-    if kind == "array":
-        if not isinstance(value, list):
-            return f"expected a list, not {_shown(value)}"
-        items = spec.get("items") or {}
-        for number, item in enumerate(value, 1):
-            problem = _property_problem(item, items)
-            if problem:
-                return f"item {number}: {problem}"
-        return None
-    return (
-        _type_problem(value, kind, fmt)
-        or _enum_problem(value, spec.get("enum"))
-        or _format_problem(value, fmt)
-    )
-
-
-def _type_problem(value: Any, kind: Any, fmt: Any) -> Optional[str]:
-    expected = _TYPES.get(kind) if isinstance(kind, str) else None
-    if expected is None:
-        return None
-    if kind == "string" and fmt in ("date-time", "timer") and isinstance(value, datetime.date):
-        return None  # an unquoted YAML timestamp: Port receives it as ISO 8601 text
-    if isinstance(value, expected) and not (kind == "number" and isinstance(value, bool)):
-        return None
-    scalar = isinstance(value, (bool, int, float, datetime.date))
-    hint = "; quote it to keep it text" if kind == "string" and scalar else ""
-    return f"expected {'an' if kind in ('object', 'array') else 'a'} {kind}, not {_shown(value)}{hint}"
-
-
-def _enum_problem(value: Any, enum: Any) -> Optional[str]:
-    if not isinstance(enum, list) or value in enum:
-        return None
-    return f"{_shown(value)} is not allowed; expected one of {', '.join(map(str, enum))}"
-
-
-def _format_problem(value: Any, fmt: Any) -> Optional[str]:
-    check = _FORMATS.get(fmt) if isinstance(fmt, str) else None
-    if check is None or not isinstance(value, str) or check[0](value):
-        return None
-    return f"{_shown(value)} is not a valid {fmt}; expected {check[1]}"
-
-
-def _is_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return (
-        parts.scheme in ("http", "https", "ftp")
-        and bool(parts.hostname)
-        and not any(c.isspace() for c in value)
-    )
-
-
-def _is_date_time(value: str) -> bool:
-    match = _DATE_TIME.fullmatch(value)
-    if not match:
-        return False
-    year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
-    try:
-        datetime.datetime(year, month, day, hour, minute, second)
-    except ValueError:
-        return False
-    return True
-
-
-def _matches(pattern: re.Pattern[str]) -> Callable[[str], bool]:
-    return lambda value: pattern.fullmatch(value) is not None
-
-
-def _is_ip(kind: Callable[[str], object]) -> Callable[[str], bool]:
-    def check(value: str) -> bool:
-        try:
-            kind(value)
-        except ValueError:
-            return False
-        return True
-
-    return check
-
-
-_FORMATS: Mapping[str, tuple[Callable[[str], bool], str]] = {
-    "url": (_is_url, "an http(s) URL such as https://example.com/page"),
-    "email": (_matches(_EMAIL), "an e-mail address"),
-    "idn-email": (_matches(_EMAIL), "an e-mail address"),
-    "user": (_matches(_EMAIL), "the e-mail address of a Port user"),
-    "date-time": (_is_date_time, "an ISO 8601 date and time such as 2024-05-01T12:00:00Z"),
-    "timer": (_is_date_time, "an ISO 8601 date and time such as 2024-05-01T12:00:00Z"),
-    "ipv4": (_is_ip(ipaddress.IPv4Address), "an IPv4 address"),
-    "ipv6": (_is_ip(ipaddress.IPv6Address), "an IPv6 address"),
-}
-
-
-def _relation_problem(value: Any, spec: Mapping[str, Any]) -> Optional[str]:
-    if value is None or (isinstance(value, dict) and "rules" in value):  # unset, or a search query
-        return None
-    target = spec.get("target", "target")
-    if spec.get("many"):
-        if not isinstance(value, list):
-            return f"relates to many {target} entities: expected a list of identifiers, not {_shown(value)}"
-        for number, item in enumerate(value, 1):
-            problem = identifier_problem(item)
-            if problem:
-                return f"item {number}: {problem}"
-        return None
-    if isinstance(value, list):
-        return f"relates to one {target} entity: expected one identifier, not a list"
-    return identifier_problem(value)
-
-
-def _shown(value: Any) -> str:
-    """A YAML value as the user wrote it, with what YAML made of it."""
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (a boolean)"
-    if isinstance(value, (int, float)):
-        return f"{value} (a number)"
-    if isinstance(value, datetime.date):
-        return f"{value.isoformat()} (a date)"
-    if isinstance(value, str):
-        text = repr(value)
-        return text if len(text) <= 80 else text[:77] + "..."
-    return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else "null"

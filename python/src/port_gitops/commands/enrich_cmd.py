@@ -4,8 +4,8 @@ and report every step and the final SUCCESS/FAILURE to Port's action run.
 examples:
   port-gitops enrich --payload payload.json
   port-gitops enrich --payload - --json --result-file result.json < payload.json
-  port-gitops enrich --entity payments --domain billing --type backend --lifecycle Production \\
-      --run-id r_abc --repo-url https://bitbucket.org/acme/payments --dry-run
+  port-gitops enrich --action set_ownership --entity payments --set OWNERS=platform,sre \\
+      --set TIER=gold --repo-url https://bitbucket.org/acme/payments --dry-run
 
 exit codes: 0 done (created/updated/unchanged/none), 1 the enrichment failed, 2 usage or configuration,
 3 invalid input, 4 outcome known but Port could not be told, 5 webhook signature rejected.
@@ -25,18 +25,18 @@ from port_gitops.commands.options import (
 
 
 def register(parser: argparse.ArgumentParser) -> None:
+    from port_gitops.inputs import add_input_flags
+
     data = parser.add_argument_group("input (data flags have no environment twin)")
     data.add_argument("--payload", metavar="FILE|-", help="the raw webhook body Port sent (- = stdin)")
-    for flag, what in (
-        ("--entity", "service identifier"),
-        ("--domain", "domain identifier"),
-        ("--type", "service type"),
-        ("--lifecycle", "service lifecycle"),
-        ("--run-id", "Port action run id"),
-        ("--repo-url", "repository web URL"),
-    ):
-        data.add_argument(flag, help=f"{what} (instead of --payload)")
+    add_input_flags(data, run_flags=True)
     job = parser.add_argument_group("job")
+    env_flag(
+        job,
+        "--action",
+        env="PORT_GITOPS_ACTION",
+        help="the bundled action folder to use (default: the one the payload names, else Enrich Service)",
+    )
     env_flag(
         job, "--trigger", env="PORT_GITOPS_TRIGGER", help="GWT-style variable mapping (default: bundled)"
     )

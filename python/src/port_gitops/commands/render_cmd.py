@@ -8,6 +8,7 @@ output is the input, byte for byte. Everything is validated before anything is w
 examples:
   # print the port.yml for one service (no existing file: a new one)
   port-gitops render --entity payments --domain billing --type backend --lifecycle Production
+  port-gitops render --action set_ownership --entity payments --set OWNERS=platform --set TIER=gold
 
   # update the repository's port.yml in place from the webhook body Port sent
   port-gitops render --payload body.json --existing port.yml --output port.yml
@@ -27,27 +28,27 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from port_gitops.commands.options import env_flag
 from port_gitops.errors import EXIT_FAILED, EXIT_OK, InvalidInputError, UsageError
 
-if TYPE_CHECKING:
-    from port_gitops.model import EnrichValues
-
 log = logging.getLogger("port_gitops")
-
-_DATA_FLAGS = ("entity", "domain", "type", "lifecycle")
 
 
 def register(parser: argparse.ArgumentParser) -> None:
+    from port_gitops.inputs import add_input_flags
+
     data = parser.add_argument_group("input (data flags have no environment twin)")
     data.add_argument("--payload", metavar="FILE|-", help="the webhook body Port sent (- = stdin)")
-    data.add_argument("--entity", help="service identifier (instead of --payload)")
-    data.add_argument("--domain", help="domain identifier (instead of --payload)")
-    data.add_argument("--type", help="service type (instead of --payload)")
-    data.add_argument("--lifecycle", help="service lifecycle (instead of --payload)")
+    add_input_flags(data, run_flags=False)
     definitions = parser.add_argument_group("definitions")
+    env_flag(
+        definitions,
+        "--action",
+        env="PORT_GITOPS_ACTION",
+        help="the bundled action folder to use (default: the one the payload names, else Enrich Service)",
+    )
     env_flag(
         definitions,
         "--trigger",
@@ -80,22 +81,17 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from port_gitops import resources
-    from port_gitops.model import EnrichValues, load_blueprints
-    from port_gitops.portyml import merge, render_entities, unified_diff
+    from port_gitops.inputs import collect, prepare
+    from port_gitops.portyml import merge, unified_diff
 
     if args.check and args.output:
         raise UsageError("--check writes nothing; leave out --output")
-    _check_input_flags(args)
-    blueprints = load_blueprints(args.blueprints)
+    from port_gitops.limits import MAX_PAYLOAD_BYTES, read_bounded
+
+    body = None
     if args.payload is not None:
-        values = _payload_values(args.payload, args.trigger)
-    else:
-        values = EnrichValues.from_flags(**{name: getattr(args, name) for name in _DATA_FLAGS})
-    values.validate(blueprints)
-    template = _template(args.template) if args.template else resources.read_text(resources.TEMPLATE)
-    entities = render_entities(template, values, source=args.template or "bundled template")
-    blueprints.check(entities)
+        body = read_bounded(args.payload, limit=MAX_PAYLOAD_BYTES, what="payload", flag="--payload")
+    entities = list(prepare(collect(args, body), args).entities)
     existing = _existing(args.existing) if args.existing else None
     path = args.existing or "port.yml"
     result = merge(existing, entities, source=path)
@@ -114,44 +110,12 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check_input_flags(args: argparse.Namespace) -> None:
-    given = [f"--{name}" for name in _DATA_FLAGS if getattr(args, name) is not None]
-    if args.payload is not None and given:
-        raise UsageError(f"give either --payload or the data flags, not both ({', '.join(given)} given)")
-    missing = [f"--{name}" for name in _DATA_FLAGS if f"--{name}" not in given]
-    if args.payload is None and missing:
-        raise UsageError(
-            "give --payload FILE|-, or all of --entity, --domain, --type, --lifecycle "
-            f"(missing {', '.join(missing)})"
-        )
-
-
-def _payload_values(path: str, trigger_path: Optional[str]) -> EnrichValues:
-    from port_gitops.gwt import load_trigger, resolve
-    from port_gitops.limits import MAX_PAYLOAD_BYTES, read_bounded
-    from port_gitops.model import EnrichValues, payload_fields
-
-    # The GWT resolver is the one place where a payload becomes variables (render, vars and enrich agree).
-    trigger = load_trigger(trigger_path)
-    body = read_bounded(path, limit=MAX_PAYLOAD_BYTES, what="payload", flag="--payload")
-    variables = resolve(trigger, body).variables
-    expressions = {variable.key: variable.expression for variable in trigger.generic_variables}
-    return EnrichValues.from_variables(variables, fields=payload_fields(expressions))
-
-
 def _read(path: str, flag: str) -> bytes:
     try:
         with open(path, "rb") as handle:
             return handle.read()
     except OSError as exc:
         raise UsageError(f"{flag}: cannot read {path!r}: {exc.strerror}") from None
-
-
-def _template(path: str) -> str:
-    try:
-        return _read(path, "--template/PORT_GITOPS_TEMPLATE").decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"--template/PORT_GITOPS_TEMPLATE: {path!r} is not UTF-8 text") from None
 
 
 def _existing(path: str) -> Optional[str]:

@@ -1,4 +1,7 @@
-"""port-gitops setup — create or update, through Port's API, what the Enrich Service action needs.
+"""port-gitops setup — create or update, through Port's API, what one bundled action needs.
+
+--action names it (default: Enrich Service, described below); `--action set_ownership` sets up the
+`team` blueprint, the `service` blueprint's ownership properties and `owners` relation, and its action.
 
 Idempotent: the `domain` blueprint; the `service` blueprint's `type` and `lifecycle` properties and
 `domain` relation, merged into the tenant's `service` (nothing already there is dropped); and the
@@ -29,6 +32,7 @@ examples:
   port-gitops setup --jenkins-url https://jenkins.example.com --domains domains.yml --json
   port-gitops setup --scm github --github-workflow-repo acme/port-actions
   PORT_GITOPS_WEBHOOK_TOKEN=glptt-... port-gitops setup --scm gitlab --gitlab-trigger-project acme/pipes
+  port-gitops setup --jenkins-url https://jenkins.example.com --action set_ownership
 
 exit codes: 0 done, 1 failed (incl. a conflict with the tenant's blueprints without --force),
   2 usage or configuration (incl. missing or rejected Port credentials), 3 invalid input (--domains).
@@ -110,6 +114,12 @@ def register(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace the tenant's conflicting properties and relations with these definitions",
     )
+    env_flag(
+        parser,
+        "--action",
+        env="PORT_GITOPS_ACTION",
+        help="the bundled action to set up, with the blueprint changes it needs (default: Enrich Service)",
+    )
     env_bool(parser, "--dry-run", env="PORT_GITOPS_DRY_RUN", help="print the exact changes; write nothing")
     parser.add_argument("--json", action="store_true", help="print the outcome as one JSON object on stdout")
     add_port_flags(parser)
@@ -129,12 +139,22 @@ def run(args: argparse.Namespace) -> int:
 
     token = os.environ.get(TOKEN_ENV, "").strip() or None
     register_secret(token)
-    template = json.loads(resources.read_text(resources.ACTION))
+    from port_gitops import actions
+
+    identifier = actions.check_identifier(
+        args.action or resources.DEFAULT_ACTION, "--action/PORT_GITOPS_ACTION"
+    )
+    template = json.loads(resources.read_text(actions.file_name(identifier, "action.json")))
     action = _action(args, template, token)
     client = port_client_from_args(
         args, missing="PORT_CLIENT_ID and PORT_CLIENT_SECRET must be set: setup writes through Port's API"
     )
-    blueprints = load_blueprints()
+    own_blueprints = actions.has_file(identifier, "blueprints.json")
+    blueprints = (
+        load_blueprints(None, actions.file_name(identifier, "blueprints.json"))
+        if own_blueprints
+        else load_blueprints()
+    )
     domains = domain_entities(_read(args.domains), blueprints, source=args.domains) if args.domains else []
     output = _Output(as_json=args.json, dry_run=args.dry_run)
     if token is None and args.jenkins_url:

@@ -49,10 +49,10 @@ class Trigger:
     regexp_filter_expression: Optional[JavaRegex] = None  # None: always triggers
 
 
-def load_trigger(path: Optional[str]) -> Trigger:
-    """The mapping in `path` (JSON or YAML), or the bundled one (resources/io/port/gitops/trigger.yml)."""
+def load_trigger(path: Optional[str], bundled: str = resources.TRIGGER) -> Trigger:
+    """The mapping in `path` (JSON or YAML), or a bundled one (default: the default action's)."""
     if path is None:
-        origin, text = "bundled trigger.yml", resources.read_text(resources.TRIGGER)
+        origin, text = f"bundled {bundled}", resources.read_text(bundled)
     else:
         origin = path
         try:
