@@ -19,8 +19,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Optional, Tuple
 
-import yaml
-
 from port_gitops import resources
 from port_gitops.errors import UsageError
 from port_gitops.model import ACTION, ENTITY, RUN_ID
@@ -159,6 +157,8 @@ def variable_name(key: str) -> str:
 
 
 def _texts(text: str, identifier: str) -> Texts:
+    import yaml
+
     data = yaml.safe_load(text) or {}
     known = {"title", "description", "commit", "branch"}
     if not isinstance(data, dict) or set(data) - known or not all(isinstance(v, str) for v in data.values()):
