@@ -7,7 +7,8 @@ A bundled action lives in `resources/io/port/gitops/actions/<identifier>/` (the 
 - `trigger.yml`: the variable mapping, derived from the action's invocation body (`mapping_from_body`;
   a test keeps the two equal);
 - `blueprints.json` (optional): the blueprint definitions the action writes (default: the bundled ones);
-- `pull-request.yml` (optional): `title`, `description` and `commit` texts with placeholders.
+- `texts.yml` (optional): the pull request `title` and `description`, the `commit` message, the
+  `started` line of the run log and the `branch` prefix, with placeholders.
 
 A one-off action needs no folder: `--trigger`, `--template` and `--blueprints` describe it.
 """
@@ -50,6 +51,7 @@ class Texts:
     )
     commit: str = "{{ action.title }}: {{ entity }} in {{ path }}\n\n{{ changes }}\n"
     branch: str = ""  # the pull request branch is <branch><entity>; default port/<action identifier>-
+    started: str = "started: {{ action.title }} for {{ entity }}"  # the first line of the run log
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,8 @@ def load_action(identifier: str) -> Action:
     except json.JSONDecodeError as exc:
         raise UsageError(f"{source}: not valid JSON: {exc.msg}") from None
     texts = Texts()
-    if has_file(identifier, "pull-request.yml"):
-        texts = _texts(resources.read_text(file_name(identifier, "pull-request.yml")), identifier)
+    if has_file(identifier, "texts.yml"):
+        texts = _texts(resources.read_text(file_name(identifier, "texts.yml")), identifier)
     return action_from_definition(definition, texts)
 
 
@@ -160,9 +162,9 @@ def _texts(text: str, identifier: str) -> Texts:
     import yaml
 
     data = yaml.safe_load(text) or {}
-    known = {"title", "description", "commit", "branch"}
+    known = {"title", "description", "commit", "branch", "started"}
     if not isinstance(data, dict) or set(data) - known or not all(isinstance(v, str) for v in data.values()):
         raise UsageError(
-            f"{file_name(identifier, 'pull-request.yml')}: expected text under {', '.join(sorted(known))}"
+            f"{file_name(identifier, 'texts.yml')}: expected text under {', '.join(sorted(known))}"
         )
     return Texts(**data)

@@ -163,7 +163,7 @@ class Enrichment:
 
     def run(self) -> Result:
         job = self.job
-        self.progress.step(f"started: {job.action.title} for {job.values.entity}")
+        self.progress.step(self._text(job.action.texts.started, None, markdown=False))
         for round_no in range(1, MAX_ROUNDS + 1):
             try:
                 self._decide()
