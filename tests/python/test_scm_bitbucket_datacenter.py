@@ -602,7 +602,9 @@ def test_a_slow_answer_times_out_and_is_retried(world: World, name: str) -> None
     setup(world)
     scm = world.scm(timeout=(2, 0.1))
     world.bb.clear()
-    world.bb.faults.add(method, path, delay=0.25)  # answered late: the client has given up by then
+    # Answered late: the client has given up by then. Late enough that the retry, even on a loaded
+    # machine, is answered before the delayed original is applied (a write would then answer 409).
+    world.bb.faults.add(method, path, delay=1.0)
     step(world, scm)
     assert len(world.waits) == 1
     _invariants(world, name)
