@@ -18,6 +18,7 @@ from port_gitops.sandbox.example import EXISTING_PORT_YML, Example, seed_example
 BRANCH = "port/enrich-payments"
 REPO = r"^/2\.0/repositories/acme/payments"
 DC = r"^/bitbucket/rest/api/1\.0/projects/ACME/repos/payments"
+GL = r"^/gitlab/api/v4/projects/acme%2Fpayments"
 PORT_STEPS = {
     "Port token": ("port", "POST", r"^/v1/auth/access_token$", True),
     "Port log": ("port", "POST", r"^/v1/actions/runs/[^/]+/logs$", True),
@@ -44,6 +45,14 @@ STEPS = {
         "read repository": ("bitbucket", "GET", DC + r"$", False),
         "default reviewers": ("bitbucket", "GET", r"^/bitbucket/rest/default-reviewers/", False),
         "create PR": ("bitbucket", "POST", DC + r"/pull-requests$", True),
+        **PORT_STEPS,
+    },
+    "gitlab": {
+        "read project": ("bitbucket", "GET", GL + r"$", False),
+        "read branch tips": ("bitbucket", "GET", GL + r"/repository/branches$", False),
+        "read port.yml": ("bitbucket", "GET", GL + r"/repository/files/port\.yml/raw$", False),
+        "commit": ("bitbucket", "POST", GL + r"/repository/commits$", True),
+        "create PR": ("bitbucket", "POST", GL + r"/merge_requests$", True),
         **PORT_STEPS,
     },
 }

@@ -10,7 +10,7 @@ import argparse
 import os
 import re
 from dataclasses import dataclass
-from typing import Mapping, Optional, Tuple
+from typing import Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 from port_gitops.errors import UsageError
@@ -24,6 +24,7 @@ _BITBUCKET_KINDS = {"cloud": "bitbucket-cloud", "datacenter": "bitbucket-datacen
 CLOUD_API_URL = "https://api.bitbucket.org"
 CLOUD_WEB_URL = "https://bitbucket.org"
 PORT_API_URL = "https://api.getport.io"
+GITLAB_URL = "https://gitlab.com"
 _AUTHOR = re.compile(r"^[^<>\n]+ <[^<>@\s]+@[^<>\s]+>$")
 
 
@@ -186,15 +187,55 @@ def bitbucket_settings(
     )
 
 
+# -- GitLab -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GitLabSettings:
+    """gitlab.com or a self-managed instance, possibly under a relative URL root (`https://host/gitlab`):
+    the API is `{api_url}/api/v4`, repository pages are under `web_url` (the same URL)."""
+
+    api_url: str
+    web_url: str
+    owner: str  # the group (`group` or `group/sub`); payloads may name its projects and its subgroups'
+    allowed_owners: Tuple[str, ...]
+    token: Optional[str]  # GITLAB_TOKEN: a project, group or personal access token with `api` scope
+    scm: str = "gitlab"
+
+
+def gitlab_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> GitLabSettings:
+    token = _env(environ, "GITLAB_TOKEN")
+    register_secrets([token])
+    if not token:
+        raise UsageError(
+            "GITLAB_TOKEN missing: set a project, group or personal access token with the api scope "
+            "(environment only; it is sent as PRIVATE-TOKEN)"
+        )
+    url = _url(getattr(args, "gitlab_url", None) or GITLAB_URL, "--gitlab-url/GITLAB_URL")
+    group = (getattr(args, "group", None) or "").strip().strip("/")
+    if not group:
+        raise UsageError(
+            "--group/GITLAB_GROUP is required: it names where projects live and which ones payloads may name"
+        )
+    extra = [v.strip().strip("/") for v in environ.get("PORT_GITOPS_ALLOWED_GROUPS", "").split(",")]
+    return GitLabSettings(
+        api_url=url,
+        web_url=url,
+        owner=group,
+        allowed_owners=(group, *(v for v in extra if v)),
+        token=token,
+    )
+
+
 # The settings of whichever flavour --scm names; each has `scm`, `api_url`, `web_url`, `owner` and
 # `allowed_owners`.
-ScmSettings = BitbucketSettings
+ScmSettings = Union[BitbucketSettings, GitLabSettings]
 
 
 def scm_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> ScmSettings:
     scm = scm_kind(args)
     if scm.startswith("bitbucket-"):
         return bitbucket_settings(args, environ)
+    if scm == "gitlab":
+        return gitlab_settings(args, environ)
     raise UsageError(f"--scm/PORT_GITOPS_SCM: {scm} is not available in this version")
 
 

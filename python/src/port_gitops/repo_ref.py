@@ -47,13 +47,13 @@ def _allowed(owner: str, allowed: Sequence[str], field: str, kind: str) -> None:
         )
 
 
-def _same_host(url: str, web_url: str, field: str) -> tuple[str, list[str]]:
+def _same_host(url: str, web_url: str, field: str, product: str = "Bitbucket") -> tuple[str, list[str]]:
     got, want = urlsplit(url), urlsplit(web_url)
     if got.scheme not in ("http", "https") or not got.hostname:
         raise InvalidInputError(f"{url!r} is not an http(s) URL", field=field)
     if (got.hostname or "").lower() != (want.hostname or "").lower() or got.port != want.port:
         raise InvalidInputError(
-            f"host {got.netloc!r} is not the configured Bitbucket web host {want.netloc!r}", field=field
+            f"host {got.netloc!r} is not the configured {product} web host {want.netloc!r}", field=field
         )
     parts = [p for p in got.path.split("/") if p]
     prefix = [p for p in want.path.split("/") if p]  # DC under a context path such as /bitbucket
@@ -125,6 +125,64 @@ def datacenter_repository(
     _check(slug, _DC_SLUG, field, "a repository slug")
     _allowed(owner, allowed_projects, field, "project")
     return RepoRef(owner.upper() if not owner.startswith("~") else owner, slug)
+
+
+# GitLab paths (a group, subgroup or project): letters, digits, `_`, `.`, `-`, not starting with `-`
+# nor ending in `.git`/`.atom`; subgroups nest up to 20 levels.
+_GITLAB_PATH = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,254}$")
+_GITLAB_DEPTH = 21
+
+
+def _gitlab_path(parts: Sequence[str], field: str) -> list[str]:
+    if not 2 <= len(parts) <= _GITLAB_DEPTH:
+        raise InvalidInputError(
+            f"{'/'.join(parts)!r} is not valid; expected GROUP[/SUBGROUP...]/PROJECT", field=field
+        )
+    for part in parts:
+        _check(part, _GITLAB_PATH, field, "GitLab group and project paths (letters, digits, _ . -)")
+        if part.lower().endswith((".git", ".atom")):
+            raise InvalidInputError(f"{part!r} is not a valid GitLab path", field=field)
+    return list(parts)
+
+
+def _allowed_group(namespace: str, allowed: Sequence[str], field: str) -> None:
+    """The project's namespace must be an allowed group or one of its subgroups (any depth)."""
+    name = namespace.lower()
+    if not any(name == a.lower() or name.startswith(a.lower() + "/") for a in allowed):
+        raise InvalidInputError(
+            f"group {namespace!r} is not allowed; expected one of: {', '.join(allowed)} (or a subgroup)",
+            field=field,
+        )
+
+
+def gitlab_repository(
+    *,
+    repo_url: Optional[str],
+    entity: str,
+    web_url: str,
+    group: str,
+    allowed_groups: Sequence[str],
+) -> RepoRef:
+    """`{GITLAB_URL}/group[/sub...]/project[.git][/][/-/tree/...]` as Port's GitLab integration writes
+    it, else `{group}/{entity}` (or an entity identifier that is a whole `group/.../project` path)."""
+    field = "port_context.repo_url"
+    if repo_url is not None and repo_url.strip().lower() not in _ABSENT_URLS:
+        _, parts = _same_host(repo_url.strip(), web_url, field, "GitLab")
+        if "-" in parts:  # `/-/tree/main`, `/-/blob/...`: GitLab's separator before a page of the project
+            parts = parts[: parts.index("-")]
+        if parts and parts[-1].endswith(".git"):
+            parts[-1] = parts[-1][: -len(".git")]
+        if len(parts) < 2:
+            raise InvalidInputError(
+                f"{repo_url!r} does not name a project; expected {web_url}/GROUP[/SUBGROUP...]/PROJECT",
+                field=field,
+            )
+    else:
+        field = "port_context.entity"
+        parts = entity.split("/") if "/" in entity else [*group.split("/"), entity]
+    *namespace, project = _gitlab_path(parts, field)
+    _allowed_group("/".join(namespace), allowed_groups, field)
+    return RepoRef("/".join(namespace), project)
 
 
 def _split_identifier(entity: str, default_owner: str, field: str) -> tuple[str, str]:

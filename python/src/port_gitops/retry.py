@@ -9,11 +9,11 @@ What is retried:
 Never 400/401/403/404/409/422, nor a TLS verification failure: callers turn the "absent" 404 of a read
 into an answer before it gets here.
 
-How long: the server's `Retry-After` (seconds or HTTP date) or Port's `x-ratelimit-reset` (epoch seconds
-when > 10,000, else a delta), capped; otherwise exponential backoff with jitter. Bounded by attempts and
-by total time: when the server asks for more than the budget has left, or the backoff would overrun it,
-we stop at once, so an hourly rate-limit window fails fast with a clear message instead of sleeping
-through a Jenkins step.
+How long: the server's `Retry-After` (seconds or HTTP date), Port's `x-ratelimit-reset` or GitLab's
+`RateLimit-Reset` (epoch seconds when > 10,000, else a delta), capped; otherwise exponential backoff
+with jitter. Bounded by attempts and by total time: when the server asks for more than the budget has
+left, or the backoff would overrun it, we stop at once, so an hourly rate-limit window fails fast with
+a clear message instead of sleeping through a Jenkins step.
 """
 
 from __future__ import annotations
@@ -38,7 +38,10 @@ T = TypeVar("T")
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 READ_METHODS = frozenset({"GET", "HEAD"})
-EPOCH_THRESHOLD = 10_000  # Port's x-ratelimit-reset: larger values are epoch seconds, smaller a delta
+EPOCH_THRESHOLD = 10_000  # a reset header's value: larger values are epoch seconds, smaller a delta
+# When the window resets, after Retry-After: Port's `x-ratelimit-reset`, then the `RateLimit-Reset` of
+# the IETF draft (a delta) that GitLab sends as epoch seconds; EPOCH_THRESHOLD tells the two apart.
+RESET_HEADERS = ("x-ratelimit-reset", "ratelimit-reset")
 
 
 class RetriesExhausted(JobFailedError):
@@ -91,7 +94,7 @@ def retry_reason(exc: BaseException, *, idempotent: bool) -> Optional[str]:
 
 
 def server_wait(response: requests.Response, now: float) -> Optional[float]:
-    """Seconds the server asked us to wait (Retry-After, then x-ratelimit-reset), or None."""
+    """Seconds the server asked us to wait (Retry-After, then a reset header), or None."""
     retry_after = response.headers.get("Retry-After")
     if retry_after:
         value = retry_after.strip()
@@ -105,13 +108,14 @@ def server_wait(response: requests.Response, now: float) -> Optional[float]:
             if when.tzinfo is None:  # "-0000" means UTC too
                 when = when.replace(tzinfo=timezone.utc)
             return max(0.0, when.timestamp() - now)
-    reset = response.headers.get("x-ratelimit-reset")
-    if reset:
-        try:
-            seconds = float(reset)
-        except ValueError:
-            return None
-        return max(0.0, seconds - now if seconds > EPOCH_THRESHOLD else seconds)
+    for name in RESET_HEADERS:
+        reset = response.headers.get(name)
+        if reset:
+            try:
+                seconds = float(reset)
+            except ValueError:
+                continue
+            return max(0.0, seconds - now if seconds > EPOCH_THRESHOLD else seconds)
     return None
 
 

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 
 def make_scm(settings: ScmSettings, repo: RepoRef, *, session: requests.Session, policy: RetryPolicy) -> Scm:
     """The client of the flavour `settings.scm` names (its module is imported only when used)."""
+    if isinstance(settings, config.GitLabSettings):
+        from port_gitops.scm.gitlab import GitLabScm
+
+        token = settings.token or ""
+        return GitLabScm(settings.api_url, repo.owner, repo.slug, token=token, session=session, policy=policy)
     if settings.scm == "bitbucket-datacenter":
         from port_gitops.scm.bitbucket_datacenter import DataCenterScm
 
@@ -51,6 +56,14 @@ def make_scm(settings: ScmSettings, repo: RepoRef, *, session: requests.Session,
 
 def repository(settings: ScmSettings, *, repo_url: Optional[str], entity: str) -> RepoRef:
     """Which repository the payload names, checked against the flavour's host and allow-list."""
+    if isinstance(settings, config.GitLabSettings):
+        return repo_ref.gitlab_repository(
+            repo_url=repo_url,
+            entity=entity,
+            web_url=settings.web_url,
+            group=settings.owner,
+            allowed_groups=settings.allowed_owners,
+        )
     if settings.scm == "bitbucket-datacenter":
         return repo_ref.datacenter_repository(
             repo_url=repo_url,

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any, Optional, Sequence
 
-from port_gitops.config import PORT_API_URL, SCM_KINDS
+from port_gitops.config import GITLAB_URL, PORT_API_URL, SCM_KINDS
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -101,6 +101,7 @@ def add_scm_flags(parser: argparse.ArgumentParser) -> None:
         help="where the repositories live (default bitbucket-cloud; BITBUCKET_KIND=cloud/datacenter too)",
     )
     add_bitbucket_flags(parser)
+    add_gitlab_flags(parser)
 
 
 def add_flavour_flags(parser: argparse.ArgumentParser) -> None:
@@ -154,4 +155,22 @@ def add_bitbucket_flags(parser: argparse.ArgumentParser) -> None:
         "--project",
         env="BITBUCKET_PROJECT",
         help="DC project key; same rule with PORT_GITOPS_ALLOWED_PROJECTS",
+    )
+
+
+def add_gitlab_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("GitLab (credentials: GITLAB_TOKEN, environment only)")
+    env_flag(
+        group,
+        "--gitlab-url",
+        env="GITLAB_URL",
+        default=GITLAB_URL,
+        help="gitlab.com or a self-managed instance, with its relative URL root if any (https://host/gitlab)",
+    )
+    env_flag(
+        group,
+        "--group",
+        env="GITLAB_GROUP",
+        help="group (or group/subgroup) whose projects, subgroups' included, payloads may name "
+        "(PORT_GITOPS_ALLOWED_GROUPS adds more)",
     )

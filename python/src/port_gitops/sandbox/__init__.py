@@ -14,9 +14,10 @@ Module map: `server` (the HTTP listener), `faults` (fault plan + recorder, share
 credentials: what every Bitbucket flavour shares), `bitbucket_cloud` (Cloud 2.0: the sandbox and
 its JSON shapes; `bitbucket_cloud_api` its endpoints, `bitbucket_cloud_web` its web host), `bbql`
 (Cloud's `q` filter), `bitbucket_datacenter` (Data Center REST 1.0 on one host; `_api` its
-endpoints, `_web` its pages and git), `forms` (multipart/urlencoded parsing), `githttp` (git's smart
-HTTP), `port` (Port's token and action-run endpoints), `tls` (a throw-away CA), `example` (the
-seeded service).
+endpoints, `_web` its pages and git), `gitlab` (GitLab v4 on one host under a relative URL root;
+`gitlab_api` its endpoints, `gitlab_web` its pages and git), `forms` (multipart/urlencoded parsing),
+`githttp` (git's smart HTTP), `port` (Port's token and action-run endpoints), `tls` (a throw-away
+CA), `example` (the seeded service).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from port_gitops.sandbox.bitbucket_cloud import BitbucketCloudSandbox
 from port_gitops.sandbox.bitbucket_datacenter import BitbucketDataCenterSandbox
 from port_gitops.sandbox.codehost import CodeHost
 from port_gitops.sandbox.faults import Fault, FaultPlan, RecordedRequest
+from port_gitops.sandbox.gitlab import GitLabSandbox
 from port_gitops.sandbox.port import PortSandbox
 from port_gitops.sandbox.tls import make_server_context
 
@@ -40,6 +42,7 @@ __all__ = [
     "BitbucketDataCenterSandbox",
     "Fault",
     "FaultPlan",
+    "GitLabSandbox",
     "PortSandbox",
     "RecordedRequest",
     "Sandbox",
@@ -51,6 +54,7 @@ _LOOPBACK = "127.0.0.1,localhost"
 _HOSTS: dict[str, Callable[[Path], CodeHost]] = {
     "bitbucket-cloud": BitbucketCloudSandbox,
     "bitbucket-datacenter": BitbucketDataCenterSandbox,
+    "gitlab": GitLabSandbox,
 }
 FLAVOURS = tuple(_HOSTS)
 _ALIASES = {"cloud": "bitbucket-cloud", "datacenter": "bitbucket-datacenter"}

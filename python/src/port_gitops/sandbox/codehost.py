@@ -76,6 +76,7 @@ class PullRequest:
     updated_on: str
     state: str = OPEN
     draft: bool = False
+    labels: list[str] = field(default_factory=list)  # GitLab's; the Bitbucket flavours have none
     version: int = 0  # Data Center's optimistic lock: bumped on every change (Cloud ignores it)
     # While OPEN a pull request follows its branches; closing freezes the commits it was at.
     source_commit: Optional[str] = None
@@ -121,10 +122,26 @@ class HostedRepository:
 
 
 class CodeHost:
-    """Base of the Bitbucket sandboxes. Start it with `start()`, stop it with `close()`."""
+    """Base of the code-host sandboxes. Start it with `start()`, stop it with `close()`."""
 
     username = "port-bot@example.com"
     bot_email = "port-bot@example.com"
+    # Capabilities, where the flavours legitimately differ (the tests ask these, never the name):
+    nested_owners = False  # owners may be paths of several levels (GitLab's group/subgroup)
+    has_default_reviewers = True  # repository default reviewers that the tool adds to what it opens
+    has_labels = False  # pull-request labels
+    credential_variable = "BITBUCKET_TOKEN"  # the environment variable of the bot's own credential (`token`)
+
+    def access_token_env(self, token: str) -> dict[str, Optional[str]]:
+        """The environment that makes the tool use `token` as the host's access token instead."""
+        return {"BITBUCKET_USERNAME": None, "BITBUCKET_TOKEN": None, "BITBUCKET_ACCESS_TOKEN": token}
+
+    def sent_credential(self, request: RecordedRequest) -> str:
+        """How a recorded API request carried the access token (compared with `access_header`)."""
+        return request.headers.get("authorization", "")
+
+    def access_header(self, token: str) -> str:
+        return f"Bearer {token}"
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -237,10 +254,11 @@ class CodeHost:
     ) -> str:
         """A repository whose main branch holds `files` in one commit; returns its tip ("" when
         `empty`: a repository without any commit, as freshly created on the host)."""
-        if not all(_NAME.fullmatch(name) and name.strip(".") for name in (workspace, slug)):
+        owners = workspace.split("/") if self.nested_owners else [workspace]
+        if not all(_NAME.fullmatch(name) and name.strip(".") for name in (*owners, slug)):
             raise ValueError(f"not a workspace/slug pair: {workspace!r}/{slug!r}")
         key = (workspace.lower(), slug.lower())
-        path = self.root / "repositories" / key[0] / f"{key[1]}.git"
+        path = self.root / "repositories" / Path(*key[0].split("/")) / f"{key[1]}.git"
         with self._lock:
             if key in self._repositories:
                 raise ValueError(f"repository {workspace}/{slug} exists already")

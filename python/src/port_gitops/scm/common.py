@@ -96,6 +96,7 @@ class RequestRunner:
     policy: RetryPolicy
     host: str  # host[:port] of the API, for messages
     rate_limit_hint: str  # appended to the message of a 429 that outlasted the retries
+    product: str = "Bitbucket"  # the SCM's name at the start of every message
 
     def run(
         self,
@@ -116,7 +117,7 @@ class RequestRunner:
             return response
 
         try:
-            return self.policy.call(attempt, what=f"Bitbucket: {what}", idempotent=idempotent)
+            return self.policy.call(attempt, what=f"{self.product}: {what}", idempotent=idempotent)
         except RetriesExhausted as exc:
             cls = ScmRateLimited if exc.status == 429 else ScmError
             hint = self.rate_limit_hint if exc.status == 429 else ""
@@ -125,9 +126,9 @@ class RequestRunner:
             assert exc.response is not None
             raise refused(exc.response) from exc
         except requests.exceptions.SSLError as exc:
-            raise UsageError(untrusted_certificate(f"Bitbucket: {what} ({self.host})")) from exc
+            raise UsageError(untrusted_certificate(f"{self.product}: {what} ({self.host})")) from exc
         except requests.RequestException as exc:
-            raise ScmError(f"Bitbucket: {what}: {type(exc).__name__} talking to {self.host}") from exc
+            raise ScmError(f"{self.product}: {what}: {type(exc).__name__} talking to {self.host}") from exc
 
 
 def error_for_status(status: int, message: str) -> ScmError:
@@ -135,8 +136,8 @@ def error_for_status(status: int, message: str) -> ScmError:
     return _ERRORS_BY_STATUS.get(status, ScmError)(message, status=status)
 
 
-def json_of(response: requests.Response, what: str) -> Any:
+def json_of(response: requests.Response, what: str, product: str = "Bitbucket") -> Any:
     try:
         return response.json()
     except ValueError as exc:
-        raise ScmError(f"Bitbucket: {what}: HTTP {response.status_code} with a non-JSON body") from exc
+        raise ScmError(f"{product}: {what}: HTTP {response.status_code} with a non-JSON body") from exc
