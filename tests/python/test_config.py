@@ -142,3 +142,42 @@ def test_scm_conflicts_and_typos_are_usage_errors(
 ) -> None:
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         config.scm_kind(parse(argv, env, monkeypatch))
+
+
+def test_gitlab_settings_default_url_relative_root_group_and_allow_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("GITLAB_URL", "GITLAB_GROUP", "GITLAB_TOKEN", "PORT_GITOPS_ALLOWED_GROUPS"):
+        monkeypatch.delenv(name, raising=False)
+    env = {"GITLAB_TOKEN": "glpat-secret", "GITLAB_GROUP": "acme/platform/"}
+    settings = config.scm_settings(parse(["--scm", "gitlab"], env, monkeypatch), env)
+    assert isinstance(settings, config.GitLabSettings)
+    assert (settings.scm, settings.api_url, settings.web_url) == (
+        "gitlab",
+        config.GITLAB_URL,
+        config.GITLAB_URL,
+    )
+    assert settings.owner == "acme/platform" and settings.allowed_owners == ("acme/platform",)
+    env = {"GITLAB_TOKEN": "glpat-secret", "PORT_GITOPS_ALLOWED_GROUPS": "other, third/sub"}
+    args = parse(["--scm", "gitlab", "--gitlab-url", "https://git.example.com/gitlab/", "--group", "acme"], env,
+                 monkeypatch)  # fmt: skip
+    settings = config.scm_settings(args, env)
+    assert settings.api_url == "https://git.example.com/gitlab"
+    assert settings.allowed_owners == ("acme", "other", "third/sub")
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["--group", "acme"], {}, "GITLAB_TOKEN missing"),
+        ([], {"GITLAB_TOKEN": "t"}, "--group/GITLAB_GROUP is required"),
+        (["--group", "acme", "--gitlab-url", "gitlab.com"], {"GITLAB_TOKEN": "t"}, "is not an http"),
+    ],
+)
+def test_gitlab_configuration_errors(
+    argv: list[str], env: dict[str, str], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("GITLAB_URL", "GITLAB_GROUP", "GITLAB_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(UsageError, match=message):
+        config.scm_settings(parse(["--scm", "gitlab", *argv], env, monkeypatch), env)

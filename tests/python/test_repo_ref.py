@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from port_gitops.errors import InvalidInputError
-from port_gitops.repo_ref import RepoRef, cloud_repository, datacenter_repository
+from port_gitops.repo_ref import RepoRef, cloud_repository, datacenter_repository, gitlab_repository
 
 WEB = "https://bitbucket.org"
 
@@ -100,3 +100,56 @@ def test_datacenter_rejects_outside_context_path_and_other_projects() -> None:
         dc("https://git.example.com/bitbucket/projects/OTHER/repos/payments")
     with pytest.raises(InvalidInputError, match="not a Bitbucket Data Center repository URL"):
         dc("https://git.example.com/bitbucket/users/x")
+
+
+# -- GitLab --------------------------------------------------------------------------------------------
+GITLAB = "https://git.example.com/gitlab"  # self-managed under a relative URL root
+
+
+def gitlab(url: str | None, entity: str = "payments", allowed: tuple[str, ...] = ("acme",)) -> RepoRef:
+    return gitlab_repository(
+        repo_url=url, entity=entity, web_url=GITLAB, group="acme", allowed_groups=allowed
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "owner"),
+    [
+        (f"{GITLAB}/acme/payments", "acme"),
+        (f"{GITLAB}/acme/payments/", "acme"),
+        (f"{GITLAB}/acme/payments.git", "acme"),
+        (f"{GITLAB}/acme/payments/-/tree/main", "acme"),
+        (f"{GITLAB}/acme/platform/team/payments/-/blob/main/port.yml", "acme/platform/team"),
+        ("https://GIT.example.com/gitlab/acme/sub/payments", "acme/sub"),
+    ],
+)
+def test_gitlab_url_forms_with_subgroups_of_any_depth(url: str, owner: str) -> None:
+    assert gitlab(url) == RepoRef(owner, "payments")
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("https://gitlab.com/acme/payments", "not the configured GitLab web host"),
+        ("https://git.example.com/acme/payments", "is not under"),  # outside the relative root
+        (f"{GITLAB}/other/payments", "group 'other' is not allowed"),
+        (f"{GITLAB}/acmeish/payments", "group 'acmeish' is not allowed"),  # a prefix is not a parent
+        (f"{GITLAB}/acme", "does not name a project"),
+        (f"{GITLAB}/acme/..", "is not valid"),
+        (f"{GITLAB}/acme/-payments", "is not valid"),
+        (f"{GITLAB}/acme/x.atom", "not a valid GitLab path"),
+    ],
+)
+def test_gitlab_refusals_name_the_field(url: str, needle: str) -> None:
+    with pytest.raises(InvalidInputError, match=needle) as caught:
+        gitlab(url)
+    assert caught.value.field == "port_context.repo_url"
+
+
+def test_gitlab_entity_forms() -> None:
+    assert gitlab(None) == RepoRef("acme", "payments")
+    assert gitlab(None, entity="acme/sub/payments") == RepoRef("acme/sub", "payments")
+    assert gitlab(f"{GITLAB}/team/x", allowed=("acme", "team")) == RepoRef("team", "x")
+    with pytest.raises(InvalidInputError, match="group 'evil' is not allowed") as caught:
+        gitlab(None, entity="evil/payments")
+    assert caught.value.field == "port_context.entity"

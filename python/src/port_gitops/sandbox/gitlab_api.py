@@ -26,6 +26,7 @@ RATE_LIMIT_WINDOW = 1  # seconds until the sandbox's rate-limit window resets
 STATES = {"OPEN": "opened", "DECLINED": "closed", "MERGED": "merged"}  # the codehost's -> GitLab's
 _STATE_FILTERS = {state: ours for ours, state in STATES.items()}
 _PER_PAGE_MAX = 100
+_TITLE_MAX = 255
 _DRAFT = re.compile(r"^\s*(\[draft\]|\(draft\)|draft:|draft\s-\s)", re.IGNORECASE)
 
 
@@ -354,6 +355,8 @@ class GitLabApi:
             if not body.get(name):
                 return _missing(name)
         source, target = str(body["source_branch"]), str(body["target_branch"])
+        if len(str(body["title"])) > _TITLE_MAX:  # a model validation: field -> messages
+            return error(400, {"title": [f"is too long (maximum is {_TITLE_MAX} characters)"]})
         with repo.lock:
             self.host.sync(repo)
             existing = next(
