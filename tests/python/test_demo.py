@@ -13,3 +13,11 @@ def test_demo_runs_end_to_end() -> None:
     assert "+- identifier: payments" in out, "the port.yml diff is shown"
     assert "Port run r_demo_1: SUCCESS (created)" in out
     assert out.rstrip().endswith("demo: OK")
+
+
+def test_demo_on_gitlab() -> None:
+    proc = run_cli("demo", "--scm", "gitlab")
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr.decode() + out
+    assert "outcome created" in out and "outcome unchanged" in out and "/-/merge_requests/1" in out
+    assert out.rstrip().endswith("demo: OK")

@@ -168,6 +168,17 @@ def test_port_ratelimit_reset_as_delta_and_as_epoch() -> None:
     assert epoch is not None and 38 <= epoch <= 41
 
 
+def test_the_ietf_ratelimit_reset_header_gitlab_sends_as_epoch_seconds() -> None:
+    now = time.time()
+    epoch = http_error(429, headers={"RateLimit-Reset": str(int(now) + 30)}).response
+    wait = server_wait(epoch, now)  # type: ignore[arg-type]
+    assert wait is not None and 28 <= wait <= 31
+    delta = http_error(429, headers={"RateLimit-Reset": "7"}).response  # the draft's own form: a delta
+    assert server_wait(delta, now) == 7.0  # type: ignore[arg-type]
+    bad_then_good = http_error(429, headers={"x-ratelimit-reset": "soon", "RateLimit-Reset": "5"}).response
+    assert server_wait(bad_then_good, now) == 5.0  # type: ignore[arg-type]
+
+
 def test_retry_after_wins_over_ratelimit_reset_and_garbage_falls_back_to_backoff() -> None:
     both = http_error(429, headers={"Retry-After": "3", "x-ratelimit-reset": "50"}).response
     assert server_wait(both, time.time()) == 3.0  # type: ignore[arg-type]

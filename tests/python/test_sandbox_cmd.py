@@ -112,3 +112,26 @@ def test_datacenter_flavour_enriches_end_to_end(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
     assert process.returncode == 0
+
+
+def test_gitlab_flavour_prints_a_working_environment(tmp_path: Path) -> None:
+    process, env, comments = start_sandbox("--scm", "gitlab", "--quiet")
+    try:
+        assert env["PORT_GITOPS_SCM"] == "gitlab" and env["GITLAB_GROUP"] == "acme"
+        assert env["GITLAB_URL"].endswith("/gitlab") and env["GITLAB_TOKEN"].startswith("glpat-")
+        assert any(
+            c.endswith("/gitlab/acme/payments.git  (user port-bot, password: the token above)")
+            for c in comments
+        )
+        payload = shlex.split(next(c for c in comments if "enrich --payload" in c).split("--payload", 1)[1])[
+            0
+        ]
+        result = run_cli("enrich", "--payload", payload, "--json", env=env)
+        assert result.returncode == 0, result.stderr.decode()
+        assert json.loads(result.stdout)["pull_request"]["url"].endswith(
+            "/gitlab/acme/payments/-/merge_requests/1"
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    assert process.returncode == 0

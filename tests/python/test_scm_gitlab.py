@@ -377,3 +377,28 @@ def test_a_subgroup_project_end_to_end_from_its_web_url(
     assert run.code == 0 and run.result["repository"] == f"{GROUP}/ledger", run.stderr
     hosted = sb.scm.repository(GROUP, "ledger")
     assert hosted is not None and len(hosted.pull_requests) == 1
+
+
+def test_a_moved_file_on_the_commit_re_reads_and_decides_again(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = seed_example(sb)
+    moved = {"message": "The file has changed since you started editing it: port.yml"}
+    sb.scm.faults.add("POST", r"/repository/commits$", status=400, body=json.dumps(moved).encode())
+    run = Enricher(sb, tmp_path, monkeypatch, capsys)(example.payload)
+    assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+    assert "conflict" in run.stderr and "changed since" in run.stderr
+    assert sum(1 for r in sb.scm.requests if r.method == "POST" and r.path.endswith("/commits")) == 2
+
+
+def test_without_gitlabs_file_headers_the_lock_comes_from_the_files_metadata(world: World) -> None:
+    scm = world.scm()
+    world.gl.faults.add("GET", r"/raw$", status=200, body=EXISTING)  # an answer without X-Gitlab-* headers
+    assert scm.read_file(world.base, "port.yml") == EXISTING
+    scm.commit_file(
+        branch=BRANCH, path="port.yml", content=CHANGED, message="m", parent=world.base,
+        create_from="main", author=None,
+    )  # fmt: skip
+    [commit] = [r for r in world.gl.requests if r.method == "POST"]
+    assert json.loads(commit.body)["actions"][0]["last_commit_id"] == world.base
+    assert [r.path.rsplit("/", 1)[-1] for r in world.gl.requests] == ["raw", "port.yml", "commits"]

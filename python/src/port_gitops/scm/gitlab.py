@@ -280,8 +280,23 @@ class GitLabScm:
         if response.status_code == 404:
             self._last_change[(commit, file_path)] = None
             return None
-        self._last_change[(commit, file_path)] = response.headers.get("X-Gitlab-Last-Commit-Id") or commit
+        # "" when a proxy dropped GitLab's X-Gitlab-* headers: `commit_file` then asks the file's metadata.
+        self._last_change[(commit, file_path)] = response.headers.get("X-Gitlab-Last-Commit-Id", "")
         return response.content
+
+    def _file_last_change(self, commit: str, file_path: str) -> Optional[str]:
+        what = f"read {file_path} at {commit[:12]}"
+        response = self._call(
+            "GET",
+            f"{self._project}/repository/files/{_segment(file_path)}",
+            what=what,
+            idempotent=True,
+            passthrough=(404,),
+            query={"ref": commit},
+        )
+        if response.status_code == 404:
+            return None
+        return str(self._object(response, what).get("last_commit_id") or "") or None
 
     def find_open_pr(self, branch: str) -> Optional[PullRequest]:
         what = f"find the open merge request from {branch}"
@@ -337,6 +352,8 @@ class GitLabScm:
         if (valid_sha(parent), file_path) not in self._last_change:
             self.read_file(parent, file_path)  # learns whether the file exists and its last change
         last_change = self._last_change[(parent, file_path)]
+        if last_change == "":
+            last_change = self._file_last_change(parent, file_path)
         action: dict[str, Any] = {
             "action": "create" if last_change is None else "update",
             "file_path": file_path,
