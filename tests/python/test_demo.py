@@ -21,3 +21,12 @@ def test_demo_on_gitlab() -> None:
     assert proc.returncode == 0, proc.stderr.decode() + out
     assert "outcome created" in out and "outcome unchanged" in out and "/-/merge_requests/1" in out
     assert out.rstrip().endswith("demo: OK")
+
+
+def test_demo_runs_the_set_ownership_action() -> None:
+    proc = run_cli("demo", "--action", "set_ownership")
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr.decode() + out
+    assert "+    onCall: true" in out and "+    owners: [platform, sre]" in out
+    assert "Port run r_demo_1: SUCCESS (created)" in out
+    assert out.rstrip().endswith("demo: OK")

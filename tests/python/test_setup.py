@@ -499,3 +499,29 @@ def test_backend_flags_that_do_not_fit_are_usage_errors(
     assert run.code == 2, run.err
     assert expected in run.err
     assert writes(sb) == [] and [r for r in sb.port.requests if r.path != "/v1/auth/access_token"] == []
+
+
+def test_action_set_ownership_sets_up_its_blueprint_changes_and_its_action(
+    sb: Sandbox, setup: SetupRunner
+) -> None:
+    sb.port.catalog.add_blueprint(INTEGRATION_SERVICE)
+    first = setup("--action", "set_ownership")
+    assert first.code == 0, first.err
+    assert first.statuses == {
+        "blueprint team": "created",
+        "blueprint service": "updated",
+        "action set_ownership": "created",
+    }
+    service = sb.port.catalog.blueprint("service")
+    assert service is not None
+    assert {"url", "readme", "tier", "onCall", "sloTarget", "runbook"} <= set(service["schema"]["properties"])
+    assert service["relations"]["owners"] == {
+        "title": "Owners",
+        "target": "team",
+        "required": False,
+        "many": True,
+    }
+    assert_requests_match_spec(sb.port.requests, flavour="port")
+    again = setup("--action", "set_ownership")
+    assert set(again.statuses.values()) == {"unchanged"}
+    assert setup("--action", "nope").code == 2

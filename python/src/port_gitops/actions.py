@@ -6,6 +6,7 @@ A bundled action lives in `resources/io/port/gitops/actions/<identifier>/` (the 
 - `template.yml`: the port.yml template;
 - `trigger.yml`: the variable mapping, derived from the action's invocation body (`mapping_from_body`;
   a test keeps the two equal);
+- `example.json`: the inputs part of a body Port sends (the rest is `port_context`), for `demo --action`;
 - `blueprints.json` (optional): the blueprint definitions the action writes (default: the bundled ones);
 - `texts.yml` (optional): the pull request `title` and `description`, the `commit` message, the
   `started` line of the run log and the `branch` prefix, with placeholders.

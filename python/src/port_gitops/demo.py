@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional
 
 
 def _say(text: str = "") -> None:
@@ -46,7 +46,7 @@ def _show_run(sandbox: Any, run_id: str) -> None:
     _say(f"Port run {run_id}: {run['status']} ({run.get('statusLabel')}), links {run.get('link')}")
 
 
-def run_demo(flavour: str) -> int:
+def run_demo(flavour: str, action: Optional[str] = None) -> int:
     from port_gitops.sandbox import Sandbox
     from port_gitops.sandbox.example import seed_example
 
@@ -59,13 +59,17 @@ def run_demo(flavour: str) -> int:
         }
         env.update(sb.env())
         example = seed_example(sb, run_id="r_demo_1")
+        payload = example.payload if action is None else _action_payload(example.payload, action)
         _say(f"Sandbox: {flavour} at {sb.scm_url}, Port at {sb.port_url}")
         _say(
             f"Seeded {example.workspace}/{example.slug}: its port.yml already describes another entity, "
             "with comments."
         )
         _say()
-        first = _enrich(env, example.payload, workdir)
+        if action is not None:
+            _say(f"Action {action}: the body Port sends for it (actions/{action}/example.json):")
+            _say("  " + json.dumps(payload))
+        first = _enrich(env, payload, workdir)
         if first["outcome"] == "failed":
             return 1
         pr = first["pull_request"] or {}
@@ -84,7 +88,7 @@ def run_demo(flavour: str) -> int:
         _show_run(sb, example.run_id)
         _say()
         _say("Running the same request again (a new Port run):")
-        second_payload = json.loads(json.dumps(example.payload))
+        second_payload = json.loads(json.dumps(payload))
         second_payload["port_context"]["runId"] = "r_demo_2"
         sb.port.create_run("r_demo_2")
         second = _enrich(env, second_payload, workdir)
@@ -93,3 +97,12 @@ def run_demo(flavour: str) -> int:
         _say()
         _say("demo: OK" if ok else "demo: unexpected outcomes")
         return 0 if ok else 1
+
+
+def _action_payload(guide: Mapping[str, Any], action: str) -> Dict[str, Any]:
+    """The body Port sends for a bundled action: the example's port_context, the action's example inputs."""
+    from port_gitops import actions, resources
+
+    actions.check_identifier(action, "--action")
+    inputs = json.loads(resources.read_text(actions.file_name(action, "example.json")))
+    return {"port_context": {**guide["port_context"], "action": action}, **inputs}

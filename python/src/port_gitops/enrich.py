@@ -345,11 +345,26 @@ class Enrichment:
     def _message(self, desired: MergeResult) -> str:
         return self._text(self.job.action.texts.commit, desired, markdown=False)
 
+    def _changed_keys(self, changes: Sequence[str]) -> list[str]:
+        """The merge's changes, an added entity spelled out key by key (each changed key is listed)."""
+        listed = []
+        for change in changes:
+            listed.append(change)
+            if not change.endswith(": added"):
+                continue
+            for entity in self.job.entities:
+                if change == f"{entity.get('blueprint')} {entity.get('identifier')}: added":
+                    for section in ("properties", "relations"):
+                        members = entity.get(section)
+                        if isinstance(members, Mapping):
+                            listed.extend(f"  {section}.{key}: {value}" for key, value in members.items())
+        return listed
+
     def _text(self, template: str, desired: Optional[MergeResult], *, markdown: bool) -> str:
         """An action's text, placeholders filled; in Markdown, every payload-derived part is escaped."""
         job, values = self.job, self.job.values
         plain = escape if markdown else (lambda text: " ".join(text.splitlines()))
-        changes = desired.changes if desired else ()
+        changes = self._changed_keys(desired.changes) if desired else ()
         known = {
             "entity": plain(values.entity),
             "action.title": job.action.title,

@@ -7,6 +7,7 @@ the port.yml diff and the Port run's log and status; then runs again and shows `
 examples:
   port-gitops demo
   port-gitops demo --scm bitbucket-datacenter
+  port-gitops demo --action set_ownership
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from port_gitops.commands.options import add_flavour_flags, flavour
 
 def register(parser: argparse.ArgumentParser) -> None:
     add_flavour_flags(parser)
+    parser.add_argument("--action", help="the bundled action to run (default: the guide's Enrich Service)")
 
 
 def run(args: argparse.Namespace) -> int:
     from port_gitops.demo import run_demo
 
-    return run_demo(flavour(args))
+    return run_demo(flavour(args), args.action)
