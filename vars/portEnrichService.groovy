@@ -1,4 +1,5 @@
-// portEnrichService: Port's "Enrich Service" action, run by port-gitops on this agent (help: portEnrichService.txt).
+// portEnrichService: a Port self-service action (Enrich Service by default, any bundled or custom one with
+// `action:`), run by port-gitops on this agent (help: portEnrichService.txt; portGitopsAction is the same step).
 // Glue only: check the parameters, bind the credentials, ship the tool, run ONE constant `sh`, read the
 // tool's result file. Payload values reach the tool only in a file, other values only through withEnv,
 // secrets only through withCredentials: nothing is ever interpolated into a shell script.
@@ -23,6 +24,7 @@ import groovy.transform.Field
     reviewers: 'PORT_GITOPS_REVIEWERS', dryRun: 'PORT_GITOPS_DRY_RUN', verifySignature: 'PORT_GITOPS_VERIFY_SIGNATURE',
     scm: 'PORT_GITOPS_SCM', owner: 'GITHUB_OWNER', githubApiUrl: 'GITHUB_API_URL', githubWebUrl: 'GITHUB_WEB_URL',
     group: 'GITLAB_GROUP', gitlabUrl: 'GITLAB_URL', labels: 'PORT_GITOPS_LABELS', draft: 'PORT_GITOPS_DRAFT',
+    action: 'PORT_GITOPS_ACTION',
 ]
 // The tool's --scm names, and each one's credential parameters by family; a call gives exactly one of them.
 @Field static final List<String> SCMS = ['bitbucket-cloud', 'bitbucket-datacenter', 'github', 'gitlab']
@@ -32,19 +34,24 @@ import groovy.transform.Field
     gitlab: ['gitlabCredentialsId'],
 ]
 @Field static final Map<String, String> BITBUCKET_KINDS = [cloud: 'bitbucket-cloud', datacenter: 'bitbucket-datacenter']
-// Individual values -> where Port's webhook body carries them (the bundled mapping reads them there).
+// Individual values -> where Port's webhook body carries them (the bundled mappings read them there).
+// domain, type and lifecycle are the Enrich Service's inputs as named parameters: a backward-compatibility
+// shim for `values` (any action's inputs).
 @Field static final Map<String, List<String>> VALUES = [
     entity: ['port_context', 'entity'], repoUrl: ['port_context', 'repo_url'], runId: ['port_context', 'runId'],
     domain: ['domain'], type: ['type'], lifecycle: ['lifecycle'],
 ]
 @Field static final List<String> REQUIRED_VALUES = ['entity', 'domain', 'type', 'lifecycle', 'repoUrl']
+// With `action` or `values`, the step requires only what every action needs; the tool checks the rest.
+@Field static final List<String> REQUIRED_STRUCTURAL = ['entity', 'repoUrl']
 @Field static final List<String> SWITCHES = ['dryRun', 'verifySignature', 'draft']
 @Field static final List<String> NAME_LISTS = ['reviewers', 'labels']
 // The result file's outcome while the tool still runs: it names the run id and whether it was verified.
 @Field static final String RUNNING = 'running'
 // Parameters of both call and reportFailure; each adds its own (SETTINGS and VALUES belong to call).
 @Field static final List<String> TOOL_KEYS = ['portCredentialsId', 'python', 'command']
-@Field static final List<String> CALL_KEYS = ['payload', 'bitbucketCredentialsId', 'bitbucketTokenCredentialsId',
+@Field static final List<String> CALL_KEYS = ['payload', 'values', 'bitbucketCredentialsId',
+                                               'bitbucketTokenCredentialsId',
                                                'githubCredentialsId', 'gitlabCredentialsId']
 @Field static final List<String> REPORT_KEYS = ['runId', 'message', 'portBaseUrl', 'verifySignature']
 
@@ -287,21 +294,42 @@ private String scmProblem(Map config) {
 /** The raw payload, or all required individual values; never both. */
 @NonCPS
 private String inputProblem(Map config) {
-    List<String> values = VALUES.keySet().findAll { String key -> given(config[key]) } as List<String>
+    List<String> values = (VALUES.keySet() + ['values']).findAll { String key -> given(config[key]) } as List<String>
     if (given(config.payload)) {
         return values ? "give either 'payload' or the individual values, not both (got 'payload' and '${values[0]}')" :
             null
     }
-    String missing = REQUIRED_VALUES.find { String key -> !given(config[key]) }
+    String problem = valuesProblem(config.values)
+    if (problem) {
+        return problem
+    }
+    List<String> required = given(config.action) || given(config.values) ? REQUIRED_STRUCTURAL : REQUIRED_VALUES
+    String missing = required.find { String key -> !given(config[key]) }
     if (missing) {
         return values ? "missing required parameter '${missing}' (or give the raw 'payload' instead)" :
             "missing required parameter 'payload' (the raw body Port sent, e.g. env.PORT_PAYLOAD) " +
-            "or the individual values ${REQUIRED_VALUES.join(', ')}"
+            "or the individual values ${REQUIRED_VALUES.join(', ')} (or 'action', 'entity', 'repoUrl' and 'values')"
     }
     // Both describe the raw body Port sent, which individual values cannot reproduce.
     String needsPayload = config.verifySignature?.toString() == 'true' ? 'verifySignature' :
         (given(config.mapping) ? 'mapping' : null)
     return needsPayload ? "'${needsPayload}' needs the raw 'payload': it cannot be used with individual values" : null
+}
+
+/** `values`: the action's inputs by the names its body gives them; JSON values, never the structural ones. */
+@NonCPS
+private String valuesProblem(Object values) {
+    if (values == null) {
+        return null
+    }
+    if (!(values instanceof Map)) {
+        return "'values' must be a Map of the action's inputs, not ${typeName(values)}"
+    }
+    Object clash = ((Map) values).keySet().find { Object key ->
+        !(key instanceof CharSequence) || key == 'port_context'
+    }
+    return clash == null ? null :
+        "'values' keys must be input names (not '${clash}'): the step builds port_context itself"
 }
 
 @NonCPS
@@ -330,6 +358,9 @@ private String valueProblem(String key, Object value) {
             (value instanceof Collection && value.every { Object name -> name instanceof CharSequence }) ? null :
             "'${key}' must be a list of names or a comma-separated String"
     }
+    if (key == 'values') {
+        return null  // valuesProblem
+    }
     return value == null || value instanceof CharSequence ? null : "'${key}' must be a String, not ${typeName(value)}"
 }
 
@@ -349,13 +380,18 @@ private List<String> settingsEnv(Map config) {
 
 @NonCPS
 private String valuesPayload(Map config) {
-    Map body = [:]
+    Map body = [port_context: [:]]
     VALUES.each { String key, List<String> path ->
         if (given(config[key])) {
-            Map parent = path.size() == 1 ? body : (Map) body.get(path[0], [:])
+            Map parent = path.size() == 1 ? body : (Map) body[path[0]]
             parent[path[-1]] = config[key].toString()
         }
     }
+    if (given(config.action)) {
+        body.port_context.action = config.action.toString()
+    }
+    // The action's inputs where Port's body puts them, with their JSON types (lists stay lists).
+    ((Map) (config.values ?: [:])).each { Object key, Object value -> body[key.toString()] = value }
     return JsonOutput.toJson(body)
 }
 

@@ -153,6 +153,43 @@ class PortEnrichServiceTest {
     }
 
     @Test
+    void anActionAndItsValuesBecomeTheBodyPortSendsForIt() {
+        Map values = [owners: ['platform', 'sre'], tier: 'gold', onCall: true, sloTarget: 99.9, runbook: null]
+        run(action: 'set_ownership', entity: 'payments', repoUrl: 'https://bitbucket.org/acme/payments', runId: 'r_1',
+            values: values)
+        assertEquals([port_context: [entity: 'payments', repo_url: 'https://bitbucket.org/acme/payments', runId: 'r_1',
+                                     action: 'set_ownership'],
+                      owners: ['platform', 'sre'], tier: 'gold', onCall: true, sloTarget: 99.9, runbook: null],
+                     new JsonSlurperClassic().parseText(tool.runs[0].payload))
+        assertEquals('set_ownership', toolEnv().PORT_GITOPS_ACTION)
+    }
+
+    @Test
+    void anActionPinsThePayloadToo() {
+        run(payload: PAYLOAD, action: 'service_enrich_service')
+        assertEquals('service_enrich_service', toolEnv().PORT_GITOPS_ACTION)
+    }
+
+    @Test
+    void valuesAreCheckedBeforeAnythingRuns() {
+        Map base = [bitbucketCredentialsId: 'bitbucket', entity: 'payments', repoUrl: 'https://bitbucket.org/acme/payments']
+        assertTrue(failure(base + [values: 'tier=gold']).contains("'values' must be a Map of the action's inputs"))
+        assertTrue(failure(base + [values: [port_context: [:]]]).contains("'values' keys must be input names"))
+        assertTrue(failure(base + [values: [tier: 'gold'], payload: PAYLOAD]).contains('not both'))
+        assertTrue(failure([bitbucketCredentialsId: 'bitbucket', action: 'set_ownership', values: [tier: 'gold']])
+            .contains("missing required parameter 'entity'"))
+        assertEquals(0, tool.runs.size())
+    }
+
+    @Test
+    void theStepAliasIsTheSameStep() {
+        Script alias = h.loadVar('portGitopsAction')
+        Map result = (Map) alias.call([bitbucketCredentialsId: 'bitbucket', payload: PAYLOAD])
+        assertEquals(tool.result, result)
+        assertEquals(PAYLOAD, tool.runs[0].payload)
+    }
+
+    @Test
     void runIdIsOptionalForIndividualValues() {
         run(VALUES.findAll { it.key != 'runId' })
         assertFalse(new JsonSlurperClassic().parseText(tool.runs[0].payload).port_context.containsKey('runId'))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import REPO
 
 from port_gitops.sandbox import FLAVOURS, Sandbox
@@ -297,3 +298,48 @@ def test_every_scm_through_the_steps_parameters(flavour: str, app_credential: bo
         assert (result["outcome"], result["scm"]) == ("created", flavour)
         assert len(sb.scm.pull_requests(example.workspace, example.slug)) == 1
         assert sb.port.runs["r_scm"]["status"] == "SUCCESS"
+
+
+def test_any_action_through_the_step_with_values_writes_typed_values(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    params = {
+        "action": "set_ownership",
+        "entity": "payments",
+        "repoUrl": f"{sandbox.bitbucket_web_url}/{WORKSPACE}/payments",
+        "runId": "r_e2e",
+        "values": {"owners": ["platform", "sre"], "tier": "gold", "onCall": True, "sloTarget": 99.5},
+        "command": str(Path(sys.executable).parent / "port-gitops"),
+    }
+    outcome = run_step(sandbox, tmp_path, params)
+    assert outcome["error"] is None, outcome["log"]
+    result = outcome["result"]
+    assert (result["outcome"], result["action"]) == ("created", "set_ownership")
+    written = sandbox.bitbucket.read_file(WORKSPACE, "payments", result["branch"], "port.yml")
+    assert written is not None
+    assert yaml.safe_load(written) == [
+        {
+            "identifier": "payments",
+            "blueprint": "service",
+            "properties": {"tier": "gold", "onCall": True, "sloTarget": 99.5},
+            "relations": {"owners": ["platform", "sre"]},
+        }
+    ]
+    assert sandbox.port.runs["r_e2e"]["status"] == "SUCCESS"
+
+
+def test_a_wrong_enum_through_the_step_fails_the_build_and_the_run(sandbox: Sandbox, tmp_path: Path) -> None:
+    params = {
+        "action": "set_ownership",
+        "entity": "payments",
+        "repoUrl": f"{sandbox.bitbucket_web_url}/{WORKSPACE}/payments",
+        "runId": "r_e2e",
+        "values": {"owners": ["platform"], "tier": "platinum"},
+        "command": str(Path(sys.executable).parent / "port-gitops"),
+    }
+    outcome = run_step(sandbox, tmp_path, params)
+    assert outcome["error"] is not None and "tier: 'platinum' is not allowed" in outcome["error"]
+    assert sandbox.port.runs["r_e2e"]["status"] == "FAILURE"
+    assert (
+        sandbox.bitbucket.read_file(WORKSPACE, "payments", "port/set_ownership-payments", "port.yml") is None
+    )
