@@ -159,7 +159,6 @@ class GitHubRunner:
         }
         scm_secrets = {k: v for k, v in sb.env().items() if not k.startswith("PORT_")}
         table = {
-            "runner.temp": runner["RUNNER_TEMP"],
             "github.server_url": sb.scm_web_url if sb.flavour == "github" else runner["GITHUB_SERVER_URL"],
             "github.repository": runner["GITHUB_REPOSITORY"],
             "github.run_id": runner["GITHUB_RUN_ID"],
@@ -447,3 +446,13 @@ def test_github_workflow_takes_secrets_only_into_step_environments() -> None:
     walk(workflow, ())
     assert found, "the workflow reads its credentials from secrets"
     assert all(path[-2] == "env" and path[-4] == "steps" for path in found), found
+
+
+def test_github_workflow_uses_contexts_only_where_github_offers_them() -> None:
+    # GitHub's context availability: a job's `env` has no `runner`, `job` or `steps` context.
+    workflow = yaml.safe_load(GITHUB_WORKFLOW.read_text(encoding="utf-8"))
+    (job,) = workflow["jobs"].values()
+    job_level = {"github", "needs", "strategy", "matrix", "vars", "secrets", "inputs"}
+    for value in job.get("env", {}).values():
+        for expr in EXPRESSION.findall(str(value)):
+            assert re.match(r"[A-Za-z]+", expr).group(0) in job_level, expr  # type: ignore[union-attr]
