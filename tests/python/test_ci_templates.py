@@ -350,6 +350,7 @@ class GitLabRunner:
             "PORT_BASE_URL": sb.port.url,
             "PORT_GITOPS_SOURCE": "port-gitops",  # installed already: pip answers "already satisfied"
             "PIP_NO_INDEX": "1",
+            "PIP_NO_DEPS": "1",  # its dependencies are the test environment's
             **({"GITLAB_TOKEN": sandbox["GITLAB_TOKEN"]} if "GITLAB_TOKEN" in sandbox else {}),
         }
         env = {**_base_env(self.bin_dir), **predefined, **ci_variables}

@@ -13,7 +13,7 @@ Who runs the action: with --jenkins-url, Jenkins (its Generic Webhook Trigger at
 URL/generic-webhook-trigger/invoke), whatever the SCM. Without it, --scm github runs the GitHub
 workflow --github-workflow in --github-workflow-repo (Port's GitHub app must be installed there;
 templates/ci/github/port-enrich-service.yml), and --scm gitlab runs the pipeline of
---gitlab-trigger-project through its pipeline trigger URL (on GITLAB_URL, default https://gitlab.com;
+--gitlab-trigger-project through its pipeline trigger URL (on --gitlab-url, default https://gitlab.com;
 templates/ci/gitlab/.gitlab-ci.yml).
 
 The webhook's token comes from PORT_GITOPS_WEBHOOK_TOKEN (environment only): Jenkins' GWT job token,
@@ -45,13 +45,12 @@ import logging
 from typing import TYPE_CHECKING, Any, Optional
 
 from port_gitops.commands.options import add_http_flags, add_port_flags, env_bool, env_flag
-from port_gitops.config import SCM_KINDS
+from port_gitops.config import GITLAB_URL, SCM_KINDS
 
 if TYPE_CHECKING:
     from port_gitops.port_setup import Change
 
 log = logging.getLogger("port_gitops")
-GITLAB_URL = "https://gitlab.com"  # GITLAB_URL's default, as the tool's own
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +89,13 @@ def register(parser: argparse.ArgumentParser) -> None:
         env="PORT_GITOPS_GITLAB_TRIGGER_PROJECT",
         metavar="ID|PATH",
         help="the project whose pipeline runs the action (id or group/project)",
+    )
+    env_flag(
+        backends,
+        "--gitlab-url",
+        env="GITLAB_URL",
+        default=GITLAB_URL,
+        help="the GitLab instance of the trigger URL (with its relative URL root if any)",
     )
     env_flag(
         backends,
@@ -187,7 +193,6 @@ def _action(args: argparse.Namespace, template: dict[str, Any], token: Optional[
     """The bundled action, invoked by Jenkins (--jenkins-url) or, per --scm, a GitHub workflow or a
     GitLab pipeline trigger; a flag of another backend is a usage error rather than silently unused."""
     import json
-    import os
 
     from port_gitops import resources
     from port_gitops.errors import UsageError
@@ -222,8 +227,7 @@ def _action(args: argparse.Namespace, template: dict[str, Any], token: Optional[
             raise UsageError("--scm gitlab: --gitlab-trigger-project (or --jenkins-url) is required")
         if token is None:
             raise UsageError(f"--scm gitlab: {TOKEN_ENV} must hold the project's pipeline trigger token")
-        gitlab_url = os.environ.get("GITLAB_URL", "").strip() or GITLAB_URL
-        values = gitlab_values(gitlab_url, args.gitlab_trigger_project, args.gitlab_trigger_ref, token)
+        values = gitlab_values(args.gitlab_url, args.gitlab_trigger_project, args.gitlab_trigger_ref, token)
     else:
         raise UsageError("--jenkins-url is required (or --scm github / --scm gitlab to run the action there)")
     overlay = json.loads(resources.read_text(resources.INVOCATIONS[backend]))

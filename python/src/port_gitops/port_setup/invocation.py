@@ -46,7 +46,7 @@ def gitlab_values(gitlab_url: str, project: str, ref: str, token: str) -> dict[s
     """GitLab's pipeline trigger URL for PROJECT (id or full path) at REF, the trigger token in its query."""
     parts = urlsplit(gitlab_url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise UsageError(f"GITLAB_URL: {gitlab_url!r} is not GitLab's http(s) root URL")
+        raise UsageError(f"--gitlab-url/GITLAB_URL: {gitlab_url!r} is not GitLab's http(s) root URL")
     project = project.strip().strip("/")
     if not (project.isdigit() or _GITLAB_PATH.fullmatch(project)):
         raise UsageError(f"--gitlab-trigger-project: {project!r} is not a project id or a group/project path")
