@@ -10,6 +10,7 @@ trusted. Nothing is written to Bitbucket before all input is validated.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     import requests
 
     from port_gitops.inputs import Collected
+    from port_gitops.port_setup import Catalog
     from port_gitops.retry import RetryPolicy
 
 log = logging.getLogger("port_gitops")
@@ -90,6 +92,7 @@ class EnrichCommand:
         session = make_session(ca_bundle=args.ca_bundle)
         policy = RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait)
         self._start_reporter(port, session, policy)
+        self._port_access = (port, session, policy)
         scm_settings = config.scm_settings(args, self.environ)
         self.result.scm = scm_settings.scm
         job = self._job(collected, scm_settings)
@@ -166,13 +169,41 @@ class EnrichCommand:
         )
         self.reporter = RunReporter(client, self.result.port_run)
 
+    def _catalog(self) -> Catalog:
+        """Port's catalog through the run's client (or a new one when no run is reported)."""
+        from port_gitops.port_api import PortClient
+        from port_gitops.port_setup import Catalog
+
+        port, session, policy = self._port_access
+        client = self.reporter.client if self.reporter is not None else None
+        if client is None:
+            if not port.has_credentials:
+                what = "--blueprints-from-port/--check-relations read Port"
+                raise UsageError(f"{what}: set PORT_CLIENT_ID and PORT_CLIENT_SECRET")
+            client = PortClient(
+                port.base_url, port.client_id or "", port.client_secret or "", session=session, policy=policy
+            )
+        return Catalog(client)
+
     def _job(self, collected: Collected, scm_settings: config.ScmSettings) -> EnrichJob:
         from port_gitops.commands.options import env_list
         from port_gitops.inputs import prepare
         from port_gitops.wiring import repository
 
         args = self.args
-        prepared = prepare(collected, args)
+        catalog = self._catalog() if args.blueprints_from_port or args.check_relations else None
+        live = None
+        if catalog is not None and args.blueprints_from_port:
+            if args.blueprints:
+                raise UsageError("give --blueprints FILE or --blueprints-from-port, not both")
+            from port_gitops.live_checks import live_blueprints
+
+            live = functools.partial(live_blueprints, catalog, "Port's blueprints (--blueprints-from-port)")
+        prepared = prepare(collected, args, live_blueprints=live)
+        if catalog is not None and args.check_relations:
+            from port_gitops.live_checks import check_relations
+
+            check_relations(prepared.entities, prepared.blueprints, catalog)
         values = prepared.values
         repo = repository(scm_settings, repo_url=values.repo_url, entity=values.entity)
         return EnrichJob(

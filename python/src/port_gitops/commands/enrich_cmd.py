@@ -44,6 +44,18 @@ def register(parser: argparse.ArgumentParser) -> None:
     env_flag(
         job, "--blueprints", env="PORT_GITOPS_BLUEPRINTS", help="blueprint definitions (default: bundled)"
     )
+    env_bool(
+        job,
+        "--blueprints-from-port",
+        env="PORT_GITOPS_BLUEPRINTS_FROM_PORT",
+        help="check values against the tenant's live blueprints (one read per run; needs Port credentials)",
+    )
+    env_bool(
+        job,
+        "--check-relations",
+        env="PORT_GITOPS_CHECK_RELATIONS",
+        help="also check that each related entity exists in Port (one read each)",
+    )
     env_flag(job, "--path", env="PORT_GITOPS_PATH", default="port.yml", help="file in the repository")
     env_flag(
         job, "--branch", env="PORT_GITOPS_BRANCH", help="pull request branch (default port/enrich-<entity>)"

@@ -111,6 +111,13 @@ class PortCatalog:
         with self._lock:
             self._post_blueprint(copy.deepcopy(dict(definition)))
 
+    def add_entity(self, blueprint: str, identifier: str) -> None:
+        """Seed an entity of an existing blueprint, as a user or an integration would have made it."""
+        with self._lock:
+            self._stored_blueprint(blueprint)
+            entity = {"title": identifier, "team": [], "properties": {}, "relations": {}}
+            self._entities[(blueprint, identifier)] = {**entity, "identifier": identifier}
+
     def blueprint(self, identifier: str) -> Optional[dict[str, Any]]:
         with self._lock:
             return copy.deepcopy(self._blueprints.get(identifier))
