@@ -51,30 +51,37 @@ class JenkinsfileTest {
         return (Map) triggers[0].args[0]
     }
 
-    /** trigger.yml parsed by PyYAML (the loader port-gitops uses), so both sides read it the same way. */
-    static Map resourceMapping() {
+    /** Each bundled action's trigger.yml parsed by PyYAML (the loader port-gitops uses), so both sides agree. */
+    static List<Map> actionMappings() {
         String python = System.getenv('PORT_GITOPS_TEST_PYTHON') ?: 'python3'
-        File mapping = new File(PipelineHarness.REPO, 'resources/io/port/gitops/actions/service_enrich_service/trigger.yml')
-        Process process = [python, '-c', 'import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1], encoding="utf-8")), sys.stdout)',
-                           mapping.path].execute()
+        File actions = new File(PipelineHarness.REPO, 'resources/io/port/gitops/actions')
+        List<String> files = actions.listFiles().findAll { it.isDirectory() }.sort { it.name }.collect {
+            new File(it, 'trigger.yml').path
+        }
+        String read = 'import json, sys, yaml; json.dump([yaml.safe_load(open(f, encoding="utf-8")) for f in sys.argv[1:]], sys.stdout)'
+        Process process = ([python, '-c', read] + files).execute()
         StringBuilder out = new StringBuilder()
         StringBuilder err = new StringBuilder()
         process.waitForProcessOutput(out, err)
-        assertEquals("${python} could not read ${mapping} (PyYAML needed; set PORT_GITOPS_TEST_PYTHON): ${err}".toString(),
+        assertEquals("${python} could not read ${files} (PyYAML needed; set PORT_GITOPS_TEST_PYTHON): ${err}".toString(),
                      0, process.exitValue())
-        return (Map) new JsonSlurperClassic().parseText(out.toString())
+        return (List<Map>) new JsonSlurperClassic().parseText(out.toString())
     }
 
     @Test
-    void triggerDeclaresExactlyTheResourceMapping() {
+    void triggerDeclaresExactlyTheVariablesEveryActionShares() {
         Map declared = genericTrigger()
-        Map mapping = resourceMapping()
-        assertTrue(mapping.genericVariables.size() > 0)
-        mapping.each { String option, Object value ->
-            assertEquals("GenericTrigger option '${option}' differs from trigger.yml".toString(), value, declared[option])
+        List<Map> mappings = actionMappings()
+        assertTrue(mappings.size() > 1)
+        List shared = mappings[0].genericVariables.findAll { Map variable ->
+            mappings.every { Map mapping -> variable in mapping.genericVariables }
         }
-        List<String> contributed = declared.genericVariables*.key + declared.genericHeaderVariables*.key
-        assertEquals(mapping.genericVariables*.key + mapping.genericHeaderVariables*.key, contributed)
+        assertEquals(shared, declared.genericVariables)
+        mappings.each { Map mapping ->
+            assertEquals(mapping.genericHeaderVariables, declared.genericHeaderVariables)
+            assertEquals(mapping.shouldNotFlatten, declared.shouldNotFlatten)
+        }
+        assertTrue([key: 'ACTION', value: '$.port_context.action'] in declared.genericVariables)
     }
 
     @Test
@@ -101,7 +108,7 @@ class JenkinsfileTest {
     void webhookRunEnrichesWithTheSignatureChecked() {
         webhook()
         DeclarativePipeline pipeline = runJenkinsfile()
-        assertEquals(['Enrich Service'], pipeline.ran)
+        assertEquals(['Run the Port action'], pipeline.ran)
         assertEquals('SUCCESS', h.currentBuild.currentResult)
         assertEquals(1, tool.runs.size())
         Map seen = tool.runs[0].env
