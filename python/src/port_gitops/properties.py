@@ -248,8 +248,10 @@ def _category_ranges(name: str) -> str:
         raise re.error(f"unknown Unicode property {name}")
     ranges: list[str] = []
     start = previous = -2
+    # str.isalpha is exactly the L categories (Lu, Ll, Lt, Lm, Lo) and twice as fast as asking for them.
+    member = str.isalpha if name == "L" else (lambda char: unicodedata.category(char).startswith(name))
     for code in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(code)).startswith(name):
+        if member(chr(code)):
             if code != previous + 1:
                 if start >= 0:
                     ranges.append(_range(start, previous))
