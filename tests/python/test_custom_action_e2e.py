@@ -206,3 +206,21 @@ def test_the_bundled_set_ownership_action_runs_from_its_payload(
     assert pr["title"] == "Set ownership: payments"
     description = pr.get("description") or pr.get("body") or ""
     assert "**Set ownership**" in description and "\\*x\\*" in description, "payload text is escaped"
+
+
+@pytest.mark.parametrize(
+    ("args", "named", "expected"),
+    [
+        (["--action", "service_enrich_service"], "set_ownership", "is not the action this job runs"),
+        ([], "no_such_action", "'no_such_action' is not a bundled action"),
+    ],
+)
+def test_a_payload_for_another_action_is_exit_3_and_its_run_is_told(
+    sb: Sandbox, example: Example, enrich: Enricher, args: list[str], named: str, expected: str
+) -> None:
+    body = {**example.payload, "port_context": {**example.payload["port_context"], "action": named}}
+    run = enrich(body, *args)
+    assert run.code == 3
+    assert f"port_context.action: '{named}' " in run.result["error"] and expected in run.result["error"]
+    assert nothing_written(sb) and sb.scm.requests == []
+    assert sb.port.runs[example.run_id]["status"] == "FAILURE"

@@ -77,27 +77,21 @@ class EnrichCommand:
         self.result.dry_run = bool(args.dry_run)
         if args.verify_signature:
             self._verify(body, port)  # on the raw bytes, before anything parses them
-        from port_gitops.inputs import collect
+        from port_gitops.inputs import ActionRefused, collect
 
-        collected = collect(args, body)
+        try:
+            collected = collect(args, body)
+        except ActionRefused as exc:
+            self._open_run(exc.run_id, port, retry)  # a payload for another action: its run is told
+            raise
         self.result.action = collected.action.identifier
-        # Known from here on, so every later failure is reported to this run.
-        self.result.port_run.id = collected.run_id
-        self.result.port_run.verified = bool(args.verify_signature and self.result.port_run.id)
-        if args.result_file:
-            self._write_result(self.result.running_json())
-        from port_gitops.http import make_session
-        from port_gitops.retry import RetryPolicy
-
-        session = make_session(ca_bundle=args.ca_bundle)
-        policy = RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait)
-        self._start_reporter(port, session, policy)
-        self._port_access = (port, session, policy)
+        self._open_run(collected.run_id, port, retry)
         scm_settings = config.scm_settings(args, self.environ)
         self.result.scm = scm_settings.scm
         job = self._job(collected, scm_settings)
         from port_gitops.wiring import make_scm
 
+        _, session, policy = self._port_access
         scm = make_scm(scm_settings, job.repo, session=session, policy=policy)
         reporter = self.reporter
         if reporter is not None:
@@ -117,6 +111,22 @@ class EnrichCommand:
             print(f"port-gitops enrich: error: {mask(exc.message)}", file=sys.stderr)
             return exc.exit_code
         return EXIT_OK
+
+    def _open_run(
+        self, run_id: Optional[str], port: config.PortSettings, retry: config.RetrySettings
+    ) -> None:
+        """From here on every failure is reported to this run (when there is one)."""
+        from port_gitops.http import make_session
+        from port_gitops.retry import RetryPolicy
+
+        self.result.port_run.id = run_id
+        self.result.port_run.verified = bool(self.args.verify_signature and run_id)
+        if self.args.result_file:
+            self._write_result(self.result.running_json())
+        session = make_session(ca_bundle=self.args.ca_bundle)
+        policy = RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait)
+        self._start_reporter(port, session, policy)
+        self._port_access = (port, session, policy)
 
     def _body(self) -> Optional[bytes]:
         """The raw body (None when the data flags give the values), read within its size limit."""

@@ -21,6 +21,7 @@ from port_gitops.model import ACTION, ENTITY, REPO_URL, RUN_ID, Blueprints, Enri
 STRUCTURAL_FLAGS = (("entity", ENTITY), ("run_id", RUN_ID), ("repo_url", REPO_URL))
 # Where the bundled bodies name their action; a --trigger with an ACTION variable may say otherwise.
 ACTION_PATH = "$.port_context.action"
+RUN_ID_PATH = "$.port_context.runId"
 MAX_SETS = 200
 
 
@@ -95,13 +96,18 @@ def collect(args: argparse.Namespace, body: Optional[bytes]) -> Collected:
     trigger = load_trigger(args.trigger) if args.trigger else None
     named = _named_action(trigger, body)
     if named and chosen and named != chosen:
-        raise InvalidInputError(
+        raise ActionRefused(
             f"{named!r} is not the action this job runs ({chosen!r}, from --action/PORT_GITOPS_ACTION)",
-            field="port_context.action",
+            _probe(trigger, body, RUN_ID, RUN_ID_PATH),
         )
     folder = chosen or named
     if folder and not (args.trigger and args.template):
-        folder = actions.check_identifier(folder, "port_context.action")
+        if folder not in actions.bundled_identifiers():
+            known = ", ".join(actions.bundled_identifiers())
+            raise ActionRefused(
+                f"{folder[:100]!r} is not a bundled action; expected one of {known}",
+                _probe(trigger, body, RUN_ID, RUN_ID_PATH),
+            )
     elif folder is None and not args.template:
         folder = resources.DEFAULT_ACTION
     if trigger is None:
@@ -171,16 +177,26 @@ def _flag_variables(args: argparse.Namespace) -> Tuple[dict[str, str], dict[str,
     return variables, fields
 
 
+class ActionRefused(InvalidInputError):
+    """The payload names an action this job does not run; carries the run id, so Port can be told."""
+
+    def __init__(self, message: str, run_id: Optional[str]) -> None:
+        super().__init__(message, field="port_context.action")
+        self.run_id = run_id
+
+
 def _named_action(trigger: Any, body: bytes) -> Optional[str]:
     """The action the payload names: the mapping's ACTION variable, else port_context.action."""
+    return _probe(trigger, body, ACTION, ACTION_PATH)
+
+
+def _probe(trigger: Any, body: bytes, variable: str, path: str) -> Optional[str]:
+    """One variable of the payload: from the mapping when it has it, else at the bundled bodies' path."""
     from port_gitops.gwt import resolve, trigger_from_dict
 
-    if trigger is not None and any(v.key == ACTION for v in trigger.generic_variables):
-        named = resolve(trigger, body).variables.get(ACTION)
-    else:
-        probe = trigger_from_dict({"genericVariables": [{"key": ACTION, "value": ACTION_PATH}]})
-        named = resolve(probe, body).variables.get(ACTION)
-    return named or None
+    if trigger is None or not any(v.key == variable for v in trigger.generic_variables):
+        trigger = trigger_from_dict({"genericVariables": [{"key": variable, "value": path}]})
+    return resolve(trigger, body).variables.get(variable) or None
 
 
 def _nulls(trigger: Any, body: bytes, variables: Mapping[str, str]) -> Tuple[str, ...]:
