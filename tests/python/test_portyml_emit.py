@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -110,3 +111,68 @@ def test_block_lines_nest_mappings_and_inline_the_rest() -> None:
     ]
     assert yaml.safe_load("\n".join(list_item_lines(entity, 0, 2, 2))) == [entity]
     assert block_lines({"a": {"b": 1}}, 0, 2) == ["a:", "  b: 1"]
+
+
+# -- YAML 1.2 as well as 1.1 (issue 12 D) -----------------------------------------------------------
+# The YAML 1.2 core schema's tag resolution (spec 1.2.2, 10.3.2), written from the spec: a plain
+# scalar matching one of these is not a string to a 1.2 loader.
+CORE_SCHEMA_1_2 = [
+    r"null|Null|NULL|~|",
+    r"true|True|TRUE|false|False|FALSE",
+    r"[-+]?[0-9]+",
+    r"0o[0-7]+",
+    r"0x[0-9a-fA-F]+",
+    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?",
+    r"[-+]?(\.inf|\.Inf|\.INF)",
+    r"\.nan|\.NaN|\.NAN",
+]
+# YAML 1.1's booleans include y/n, which PyYAML (otherwise a 1.1 loader) does not implement.
+BOOL_1_1 = r"y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
+NUMBER_LIKE = [
+    "1e3",
+    "1E5",
+    "1.0E7",
+    "0o17",
+    "+.5",
+    "-.5",
+    ".5e3",
+    "+1",
+    "0x1F",
+    "0o7",
+    "1.",
+    "-1E-3",
+    "+.inf",
+    ".NaN",
+    "Null",
+    "~",
+    "y",
+    "N",
+    "Y",
+    "n",
+    "TRUE",
+    "0",
+    "1_000",
+    "0b101",
+    "1:30",
+    "010",
+    "2024-01-01",
+]
+
+
+def plain_text(written: str) -> bool:
+    return not written.startswith(("'", '"'))
+
+
+@pytest.mark.parametrize("value", NUMBER_LIKE)
+@pytest.mark.parametrize("context", ["flow", "block"])
+def test_strings_a_yaml_1_1_or_1_2_loader_would_read_otherwise_are_quoted(value: str, context: str) -> None:
+    written = inline(value) if context == "flow" else inline(value, flow=False)
+    assert yaml.safe_load(f"k: {written}") == {"k": value}, "YAML 1.1 (PyYAML) reads it back"
+    if plain_text(written):
+        for pattern in [*CORE_SCHEMA_1_2, BOOL_1_1]:
+            assert not re.fullmatch(pattern, written), f"{written!r} is not a string in YAML 1.2 or 1.1"
+
+
+def test_ordinary_words_are_still_plain() -> None:
+    for value in ["payments", "backend", "1.2.3", "v1e3", "e3", "0o8", "0xZ", "no-op", "yes-man"]:
+        assert plain_text(inline(value)), value

@@ -1,11 +1,13 @@
 """YAML text for the values we write: one line each, quoted whenever a plain scalar would change meaning.
 
 Every value goes through PyYAML's emitter (never string formatting), so `null`, `123`, `*x`, `# c`,
-`a: b` or `!!tag` come back from `yaml.safe_load` as the same strings.
+`a: b` or `!!tag` come back from `yaml.safe_load` as the same strings; strings that a YAML 1.2 loader
+would read as numbers, booleans or null (`1e3`, `0o17`, `+.5`, `.inf`) are quoted as well.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 import yaml
@@ -17,8 +19,24 @@ class _OneLineDumper(yaml.SafeDumper):
     """PyYAML picks single quotes for multi-line strings and folds them over lines; we need one line."""
 
 
+# What a YAML 1.2 core-schema loader (and YAML 1.1's `y`/`n` booleans, which PyYAML leaves out) reads as
+# something other than a string; PyYAML quotes what *its* 1.1 resolver would read differently already.
+_NOT_A_STRING_ELSEWHERE = re.compile(
+    r"""null|Null|NULL|~|true|True|TRUE|false|False|FALSE|y|Y|n|N
+    |[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+
+    |[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:\.inf|\.Inf|\.INF)|\.nan|\.NaN|\.NAN""",
+    re.VERBOSE,
+)
+
+
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    style = '"' if any(ch in data for ch in _LINE_BREAKS) else None
+    if any(ch in data for ch in _LINE_BREAKS):
+        style: str | None = '"'
+    elif _NOT_A_STRING_ELSEWHERE.fullmatch(data):
+        style = "'"
+    else:
+        style = None
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
