@@ -92,12 +92,18 @@ class Sandbox:
         return self
 
     def close(self) -> None:
-        self.scm.close()
-        self.port.close()
-        self._directory.cleanup()
+        try:
+            self.scm.close()
+            self.port.close()
+        finally:
+            self._directory.cleanup()  # whatever failed (or was interrupted) above
 
     def __enter__(self) -> Sandbox:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
 
     def __exit__(
         self, kind: Optional[type[BaseException]], value: Optional[BaseException], tb: Optional[TracebackType]

@@ -35,6 +35,7 @@ from port_gitops.sandbox.codehost import (
     PullRequest,
     basic_credentials,
     now_iso,
+    same_secret,
 )
 from port_gitops.sandbox.server import App, LoopbackServer, Request, Response
 
@@ -95,13 +96,13 @@ class BitbucketDataCenterSandbox(CodeHost):
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer":
             token = value.strip()
-            if secrets.compare_digest(token, self.token):
+            if same_secret(token, self.token):
                 return self.bot
-            return self.token_actor if secrets.compare_digest(token, self.access_token) else None
+            return self.token_actor if same_secret(token, self.access_token) else None
         user, password = basic_credentials(request) or ("", "")
-        if user == self.username and secrets.compare_digest(password, self.token):
+        if user == self.username and same_secret(password, self.token):
             return self.bot
-        if user == "x-token-auth" and secrets.compare_digest(password, self.access_token):
+        if user == "x-token-auth" and same_secret(password, self.access_token):
             return self.token_actor
         return None
 

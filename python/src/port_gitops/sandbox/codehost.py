@@ -49,6 +49,13 @@ def basic_credentials(request: Request) -> Optional[tuple[str, str]]:
     return user, password
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison that, like the real services, answers "no" (401) to any text,
+    non-ASCII included (`compare_digest` raises TypeError on non-ASCII str)."""
+    encode = "utf-8", "surrogateescape"
+    return secrets.compare_digest(given.encode(*encode), expected.encode(*encode))
+
+
 def _as_bytes(content: FileContent) -> bytes:
     return content.encode("utf-8") if isinstance(content, str) else content
 
@@ -231,13 +238,11 @@ class CodeHost:
         token, or (for git) Basic `x-token-auth` / `x-bitbucket-api-token-auth` + token."""
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer":
-            return self.token_actor if secrets.compare_digest(value.strip(), self.access_token) else None
+            return self.token_actor if same_secret(value.strip(), self.access_token) else None
         user, password = basic_credentials(request) or ("", "")
-        if user in (self.username, "x-bitbucket-api-token-auth") and secrets.compare_digest(
-            password, self.token
-        ):
+        if user in (self.username, "x-bitbucket-api-token-auth") and same_secret(password, self.token):
             return self.bot
-        if user == "x-token-auth" and secrets.compare_digest(password, self.access_token):
+        if user == "x-token-auth" and same_secret(password, self.access_token):
             return self.token_actor
         return None
 

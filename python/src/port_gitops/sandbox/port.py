@@ -24,7 +24,7 @@ from http import HTTPStatus
 from typing import Any, Callable, Optional
 from urllib.parse import unquote
 
-from port_gitops.sandbox.codehost import now_iso
+from port_gitops.sandbox.codehost import now_iso, same_secret
 from port_gitops.sandbox.faults import FaultPlan, RecordedRequest, Recorder
 from port_gitops.sandbox.port_catalog import PortCatalog
 from port_gitops.sandbox.server import GATEWAY_STATUSES, LoopbackServer, Request, Response, gateway_page
@@ -188,10 +188,7 @@ class PortSandbox:
     # --- used by the API --------------------------------------------------------------------------
 
     def issue_token(self, client_id: str, client_secret: str) -> Optional[tuple[str, int]]:
-        if not (
-            secrets.compare_digest(client_id, self.client_id)
-            and secrets.compare_digest(client_secret, self.client_secret)
-        ):
+        if not (same_secret(client_id, self.client_id) and same_secret(client_secret, self.client_secret)):
             return None
         now = time.monotonic()
         with self._lock:
