@@ -16,13 +16,18 @@ import pytest
 import requests
 from conftest import run_cli
 
+IGNORING_SIGINT = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"
+
 
 def start_sandbox(
-    *args: str,
+    *args: str, ignore_sigint: bool = False
 ) -> tuple[subprocess.Popen[str], dict[str, str], list[str]]:
-    """The running command, the variables it exported, and its comment lines."""
+    """The running command, the variables it exported, and its comment lines. `ignore_sigint`:
+    started as from a background shell job, which ignores SIGINT."""
     exe = shutil.which("port-gitops", path=str(Path(sys.executable).parent))
     cmd = [exe] if exe else [sys.executable, "-m", "port_gitops"]
+    if ignore_sigint:  # SIG_IGN survives exec, as it does for a shell's background job
+        cmd = [sys.executable, "-c", IGNORING_SIGINT, *cmd]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_"))}
     process = subprocess.Popen(
         [*cmd, "sandbox", *args],
@@ -44,7 +49,33 @@ def start_sandbox(
     return process, exported, comments
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def stop_sandbox(process: subprocess.Popen[str], stop: int) -> str:
+    """Its stderr once `stop` ended it; a sandbox that ignores the signal is killed, never left behind."""
+    process.send_signal(stop)
+    try:
+        return process.communicate(timeout=20)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError(f"the sandbox did not stop on {signal.Signals(stop).name}") from None
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("ignored", [False, True], ids=["foreground", "background-job"])
+def test_either_signal_stops_it_and_removes_every_temporary_file(stop: int, ignored: bool) -> None:
+    process, _, comments = start_sandbox("--quiet", ignore_sigint=ignored)
+    payload = Path(
+        shlex.split(next(c for c in comments if "enrich --payload" in c).split("--payload", 1)[1])[0]
+    )
+    root = payload.parent
+    assert root.name.startswith("port-gitops-sandbox-") and root.is_dir()
+    err = stop_sandbox(process, stop)
+    assert process.returncode == 0, err
+    assert err.rstrip().endswith("sandbox stopped")
+    assert not root.exists(), "the repositories, the payload and the TLS files are gone"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM])
 def test_sandbox_command_serves_until_stopped(stop: signal.Signals) -> None:
     process, env, comments = start_sandbox()
     try:
@@ -82,8 +113,7 @@ def test_sandbox_command_serves_until_stopped(stop: signal.Signals) -> None:
                             json={"message": "hello from the test"}, headers={"Authorization": f"Bearer {token}"}, timeout=10)  # fmt: skip
         assert run.status_code == 201
     finally:
-        process.send_signal(stop)
-        _, err = process.communicate(timeout=20)
+        err = stop_sandbox(process, stop)
     assert process.returncode == 0
     assert "GET /2.0/repositories/acme/payments -> 200" in err
     assert "log: hello from the test" in err
@@ -109,8 +139,7 @@ def test_datacenter_flavour_enriches_end_to_end(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr.decode()
         assert json.loads(result.stdout)["outcome"] == "created"
     finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=20)
+        stop_sandbox(process, signal.SIGTERM)
     assert process.returncode == 0
 
 

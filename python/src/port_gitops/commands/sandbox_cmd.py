@@ -4,7 +4,8 @@ Both listen on 127.0.0.1. An example service repository (with a hand-commented p
 describes another entity) and an IN_PROGRESS Port run are seeded, and an example webhook payload
 is written. The `export` lines printed on stdout point port-gitops at the sandbox (the credentials
 in them are the sandbox's own, made up at start). Every request is then logged on stderr, with the
-Port run's log lines and final status; Ctrl-C stops it all and deletes the repositories. Unknown
+Port run's log lines and final status; Ctrl-C or SIGTERM stops it all and deletes the repositories
+and every temporary file. Unknown
 run ids are accepted as new runs, so the payload can be edited and sent again.
 
 examples:
@@ -20,7 +21,7 @@ import json
 import shlex
 import signal
 import sys
-import threading
+import time
 from typing import TYPE_CHECKING
 
 from port_gitops.commands.options import add_flavour_flags, flavour
@@ -40,7 +41,35 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="do not log each request on stderr")
 
 
+class _Stopped(Exception):
+    """SIGTERM or SIGINT arrived: leave the `with` block, so the servers stop and the files go."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    for sig in _STOP_SIGNALS:  # a second signal must not interrupt the clean-up
+        signal.signal(sig, signal.SIG_IGN)
+    raise _Stopped
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 def run(args: argparse.Namespace) -> int:
+    # Both signals stop it the same way, from the first moment: SIGINT too when the shell that started
+    # it ignores SIGINT (a background job), where Python would otherwise never raise KeyboardInterrupt.
+    previous = {sig: signal.signal(sig, _stop) for sig in _STOP_SIGNALS}
+    try:
+        _serve(args)
+    except _Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("port-gitops: sandbox stopped", file=sys.stderr)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> None:
     from port_gitops.sandbox import Sandbox
     from port_gitops.sandbox.example import seed_example
 
@@ -58,20 +87,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"# repository page (pull requests, branches): {example.repo_url}")
         print(f"# git clone {sandbox.scm.clone_url(example.workspace, example.slug)}"
               f"  (user {sandbox.scm.username}, password: the token above)")  # fmt: skip
-        print("# Ctrl-C stops the sandbox", flush=True)
-        _wait_for_stop()
-    print("port-gitops: sandbox stopped", file=sys.stderr)
-    return 0
-
-
-def _wait_for_stop() -> None:
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        print("# Ctrl-C (or SIGTERM) stops the sandbox", flush=True)
+        while True:
+            time.sleep(3600)  # the signal handler ends this
 
 
 def _log_requests(sandbox: Sandbox) -> None:
