@@ -214,6 +214,7 @@ def test_the_webhook_token_is_placed_as_asked_and_never_printed(
 ) -> None:
     token = None if mode == "none" else TOKEN
     flags = ["--token-in-url"] if mode == "query" else []
+    flags += ["--allow-unauthenticated-webhook"] if mode == "none" else []
     previews = [setup(*flags, "--dry-run", token=token), setup(*flags, "--dry-run", "--json", token=token)]
     run = setup(*flags, token=token)
     assert [p.code for p in previews] == [0, 0] and run.code == 0, run.err
@@ -289,6 +290,9 @@ def test_a_domains_file_with_problems_is_invalid_input(
         ("jenkins.example.com", "is not an http(s) URL"),
         (JENKINS + "/?token=abc", "without a query or fragment"),
         (WEBHOOK, "setup appends /generic-webhook-trigger/invoke itself"),
+        (JENKINS + "/job/x", "is a page inside Jenkins (/job/...)"),
+        ("https://ci.example.com/jenkins/view/all/job/enrich/", "is a page inside Jenkins (/view/...)"),
+        (JENKINS + "/manage/", "is a page inside Jenkins (/manage/...)"),
     ],
 )
 def test_a_jenkins_url_that_is_not_its_root_is_a_usage_error(
@@ -525,3 +529,56 @@ def test_action_set_ownership_sets_up_its_blueprint_changes_and_its_action(
     again = setup("--action", "set_ownership")
     assert set(again.statuses.values()) == {"unchanged"}
     assert setup("--action", "nope").code == 2
+
+
+# -- issue 12 D2 ---------------------------------------------------------------------------------------
+
+
+def test_without_the_token_setup_refuses_unless_told_and_names_what_would_break(
+    sb: Sandbox, setup: SetupRunner
+) -> None:
+    assert setup().code == 0
+    requests_before = len(sb.port.requests)
+    for flags in [(), ("--dry-run",)]:
+        run = setup(*flags, token=None)
+        assert run.code == 2, run.err
+        assert "PORT_GITOPS_WEBHOOK_TOKEN is not set" in run.err
+        assert "would be removed" in run.err and "tokenCredentialId" in run.err
+        assert "--allow-unauthenticated-webhook" in run.err
+    assert len(sb.port.requests) == requests_before, "nothing read or written"
+    action = sb.port.catalog.action(ACTION)
+    assert action is not None and action["invocationMethod"]["headers"]["token"] == TOKEN
+    allowed = setup("--allow-unauthenticated-webhook", token=None)
+    assert allowed.code == 0 and allowed.statuses[f"action {ACTION}"] == "updated"
+
+
+@pytest.mark.parametrize("flags", [(), ("--token-in-url",)], ids=["header", "query"])
+def test_an_old_token_is_masked_too_and_its_change_still_shown(
+    sb: Sandbox, setup: SetupRunner, flags: tuple[str, ...]
+) -> None:
+    old, new = "0ld-s3cr3t-token", "n3w-s3cr3t-token"
+    assert setup(*flags, token=old).code == 0
+    logsetup._secrets.clear()  # a later run knows only its own token, not the one Port holds
+    text = setup(*flags, "--dry-run", token=new)
+    as_json = setup(*flags, "--dry-run", "--json", token=new)
+    assert text.code == as_json.code == 0
+    for out in (text.out + text.err, as_json.out + as_json.err):
+        assert "s3cr3t" not in out, "neither the old nor the new token is printed"
+    diff = json.loads(as_json.out)["changes"][2]["diff"]
+    assert "**** (old value)" in diff and "**** (new value)" in diff
+    assert diff in text.out
+
+
+def test_a_service_blueprint_without_the_url_property_the_action_reads_is_a_warning(
+    sb: Sandbox, setup: SetupRunner
+) -> None:
+    bare = setup()  # the bundled `service` has no `url`
+    assert bare.code == 0
+    assert "blueprint service has no property url" in bare.err
+    assert "{{ .entity.properties.url }}" in bare.err and "<workspace>/<entity identifier>" in bare.err
+
+
+def test_the_url_property_present_means_no_warning(sb: Sandbox, setup: SetupRunner) -> None:
+    sb.port.catalog.add_blueprint(INTEGRATION_SERVICE)
+    run = setup()
+    assert run.code == 0 and "has no property" not in run.err

@@ -12,7 +12,8 @@ import sys
 from typing import Iterable, Optional
 from urllib.parse import quote, quote_plus
 
-_MASK = "****"
+MASK = "****"
+_MASK = MASK
 _secrets: set[str] = set()
 
 

@@ -18,8 +18,11 @@ templates/ci/gitlab/.gitlab-ci.yml).
 
 The webhook's token comes from PORT_GITOPS_WEBHOOK_TOKEN (environment only): Jenkins' GWT job token,
 sent in a `token` header (--token-in-url: in the URL's query), or GitLab's pipeline trigger token
-(required; GitLab takes it only in the URL's query). Without a GWT token the Jenkins job is reachable
-by anyone who knows the URL.
+(required; GitLab takes it only in the URL's query). Without a GWT token setup refuses (exit 2),
+unless --allow-unauthenticated-webhook says the Jenkins job has none: it is then reachable by anyone
+who knows the URL. Every credential header and URL parameter is masked in what setup prints, old or
+new. A `service` blueprint without the property the action sends as port_context.repo_url (`url`) is
+a warning: enrich then falls back to <workspace>/<entity identifier>.
 
 When the tenant's `service` already has `type` or `lifecycle` with other values (or another type or
 format, or a `domain` relation to elsewhere), setup writes nothing and exits 1, unless --force
@@ -116,6 +119,11 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="send the GWT token as ?token= in the webhook URL instead of a `token` header",
     )
     parser.add_argument(
+        "--allow-unauthenticated-webhook",
+        action="store_true",
+        help="set up Jenkins' webhook without a token when PORT_GITOPS_WEBHOOK_TOKEN is not set (else refused)",
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help="replace the tenant's conflicting properties and relations with these definitions",
@@ -137,14 +145,28 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from port_gitops import resources
-    from port_gitops.errors import JobFailedError, PortGitopsError, PortReportError
+    from port_gitops.errors import JobFailedError, PortGitopsError, PortReportError, UsageError
     from port_gitops.logsetup import register_secret
     from port_gitops.model import load_blueprints
-    from port_gitops.port_setup import TOKEN_ENV, Catalog, apply_change, domain_entities, plan_setup
+    from port_gitops.port_setup import (
+        TOKEN_ENV,
+        Catalog,
+        apply_change,
+        domain_entities,
+        missing_read_property,
+        plan_setup,
+    )
     from port_gitops.wiring import port_client_from_args
 
     token = os.environ.get(TOKEN_ENV, "").strip() or None
     register_secret(token)
+    if token is None and args.jenkins_url and not args.allow_unauthenticated_webhook:
+        raise UsageError(
+            f"{TOKEN_ENV} is not set: the action's webhook would carry no token (a token the live action "
+            "sends would be removed), and a Generic Webhook Trigger with a token (the ready Jenkinsfile's "
+            "tokenCredentialId) then rejects every request from Port, so no run of the action would "
+            "start; set it, or pass --allow-unauthenticated-webhook for a job without a token"
+        )
     from port_gitops import actions
 
     identifier = actions.check_identifier(
@@ -169,6 +191,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         client.authenticate()  # a 401 is exit 2 before anything is read
         changes = plan_setup(catalog, blueprints, action, domains, force=args.force)
+        missing = missing_read_property(changes, action)
+        if missing:
+            output.warn(missing)
         output.conflicts([conflict for change in changes for conflict in change.conflicts], forced=args.force)
         if output.conflict_lines and not args.force:
             raise JobFailedError(

@@ -8,7 +8,9 @@ both blueprints), then entities.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+import json
+import re
+from typing import Any, Mapping, Optional, Sequence
 
 from port_gitops.model import Blueprints
 from port_gitops.port_setup.catalog import Catalog
@@ -37,6 +39,7 @@ __all__ = [
     "domain_entities",
     "github_values",
     "gitlab_values",
+    "missing_read_property",
     "plan_setup",
     "webhook_url",
     "with_invocation",
@@ -60,6 +63,27 @@ def plan_setup(
         plan_entity(DOMAIN, entity, catalog.entity(DOMAIN, entity["identifier"])) for entity in domains
     ]
     return changes
+
+
+def missing_read_property(changes: Sequence[Change], action: Mapping[str, Any]) -> Optional[str]:
+    """A warning when the blueprint the action runs on lacks a property the action's body reads
+    (`{{ .entity.properties.url }}` for port_context.repo_url), else None."""
+    blueprint = (action.get("trigger") or {}).get("blueprintIdentifier")
+    body = json.dumps(action.get("invocationMethod") or {})  # a webhook's body, a workflow's inputs
+    wanted = sorted(set(re.findall(r"\.entity\.properties\.([A-Za-z0-9_]+)", body)))
+    for change in changes:
+        if change.kind == "blueprint" and change.identifier == blueprint:
+            held = (change.after.get("schema") or {}).get("properties") or {}
+            missing = [name for name in wanted if name not in held]
+            if missing:
+                names = ", ".join(missing)
+                return (
+                    f"blueprint {blueprint} has no property {names}, which the action sends "
+                    f"({{{{ .entity.properties.{missing[0]} }}}} as port_context.repo_url): enrich then "
+                    "uses <workspace>/<entity identifier>; add it (format url) holding each service's "
+                    "repository URL"
+                )
+    return None
 
 
 def apply_change(catalog: Catalog, change: Change) -> None:

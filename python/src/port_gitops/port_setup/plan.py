@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
-from port_gitops.logsetup import mask
+from port_gitops.logsetup import MASK, mask
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
@@ -41,27 +42,63 @@ class Change:
         )
 
     def diff(self) -> str:
-        """The exact change as a unified diff of the JSON (empty when unchanged), secrets masked."""
-        before = _json_lines(self.before) if self.before is not None else []
+        """The exact change as a unified diff of the JSON (empty when unchanged), secrets masked: the
+        registered ones, and every value of a credential-bearing header or URL parameter, old or new
+        (the token Port holds may be one this run does not know)."""
+        after = _masked(self.after)
+        before: list[str] = []
+        if self.before is not None:
+            held, after = _changed_secrets(self.before, self.after, _masked(self.before), after)
+            before = _json_lines(held)
         return "".join(
-            difflib.unified_diff(before, _json_lines(self.after), f"Port: {self.name}", f"setup: {self.name}")
+            difflib.unified_diff(before, _json_lines(after), f"Port: {self.name}", f"setup: {self.name}")
         )
 
 
-def _json_lines(value: Mapping[str, Any]) -> list[str]:
+# Header names and URL parameters whose values are credentials.
+_CREDENTIAL = re.compile(r"token|secret|password|passwd|auth|api[-_]?key|cookie|signature", re.IGNORECASE)
+_URL_PARAMETER = re.compile(r"([?&])([^=&#]*)=([^&#]*)")
+
+
+def _json_lines(value: Any) -> list[str]:
     # Masked before serialising: JSON escaping could hide a secret (one with a quote, say) from `mask`.
-    text = json.dumps(_masked(value), indent=2, sort_keys=True, ensure_ascii=False)
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
     return [line + "\n" for line in text.splitlines()]
 
 
-def _masked(value: Any) -> Any:
+def _masked(value: Any, *, headers: bool = False) -> Any:
     if isinstance(value, str):
-        return mask(value)
+        return _URL_PARAMETER.sub(_masked_parameter, mask(value))
     if isinstance(value, Mapping):
-        return {mask(str(key)): _masked(item) for key, item in value.items()}
+        return {
+            mask(str(key)): MASK
+            if headers and _CREDENTIAL.search(str(key))
+            else _masked(item, headers=str(key).lower() == "headers")
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [_masked(item) for item in value]
     return value
+
+
+def _masked_parameter(match: re.Match[str]) -> str:
+    separator, name, value = match.groups()
+    return f"{separator}{name}={MASK if _CREDENTIAL.search(name) else value}"
+
+
+def _changed_secrets(before: Any, after: Any, held: Any, sent: Any) -> tuple[Any, Any]:
+    """The masked pair, where a change that masking hid (a new token) is marked on both sides."""
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        held, sent = dict(held), dict(sent)
+        for key in set(before) & set(after):
+            masked_key = mask(str(key))
+            held[masked_key], sent[masked_key] = _changed_secrets(
+                before[key], after[key], held[masked_key], sent[masked_key]
+            )
+        return held, sent
+    if before != after and held == sent and isinstance(held, str):
+        return f"{held} (old value)", f"{sent} (new value)"
+    return held, sent
 
 
 def plan_blueprint(

@@ -17,6 +17,8 @@ from port_gitops.logsetup import register_secret
 GWT_PATH = "/generic-webhook-trigger/invoke"
 URL_PLACEHOLDER = "{{JENKINS_WEBHOOK_URL}}"
 TOKEN_ENV = "PORT_GITOPS_WEBHOOK_TOKEN"  # noqa: S105 - the variable's name, not a value
+# Path segments of Jenkins' own pages (jobs, views, agents, settings): never part of its root URL.
+_PAGES = frozenset({"job", "view", "computer", "manage", "me", "user", "blue", "configure", "credentials"})
 
 
 def webhook_url(jenkins_url: str) -> str:
@@ -34,6 +36,12 @@ def webhook_url(jenkins_url: str) -> str:
     path = parts.path.rstrip("/")
     if path.endswith(GWT_PATH):
         raise UsageError(f"--jenkins-url: expected Jenkins' root URL; setup appends {GWT_PATH} itself")
+    inside = next((segment for segment in path.split("/") if segment in _PAGES), None)
+    if inside is not None:
+        raise UsageError(
+            f"--jenkins-url: {jenkins_url!r} is a page inside Jenkins (/{inside}/...); expected Jenkins' "
+            "root URL, e.g. https://jenkins.example.com or https://ci.example.com/jenkins"
+        )
     return urlunsplit((parts.scheme, parts.netloc, path + GWT_PATH, "", ""))
 
 
