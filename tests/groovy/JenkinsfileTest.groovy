@@ -119,6 +119,13 @@ class JenkinsfileTest {
     }
 
     @Test
+    void theWebhookTokenCredentialIdCanComeFromTheEnvironment() {
+        assertEquals('port-gitops-webhook-token', genericTrigger().tokenCredentialId)
+        h.env.WEBHOOK_TOKEN_CREDENTIALS_ID = 'team-a-gwt-token'
+        assertEquals('team-a-gwt-token', genericTrigger().tokenCredentialId)
+    }
+
+    @Test
     void credentialIdsCanComeFromTheEnvironment() {
         webhook()
         h.env.PORT_CREDENTIALS_ID = 'port-us'

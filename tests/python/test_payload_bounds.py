@@ -4,7 +4,6 @@ parsing costs a small multiple of its size, and the result file says whether the
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -31,17 +30,20 @@ def big_payload(size: int) -> bytes:
     return json.dumps({**body, "blob": "a" * padding}).encode()
 
 
-def limited_memory() -> None:  # a regression must fail with MemoryError, not take the machine down
-    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+# A regression must fail with MemoryError, not take the machine down: 2 GiB of address space, set
+# in the child before it execs port-gitops (no preexec_fn: other tests' server threads may be alive).
+LIMITED = (
+    "import os, resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'port_gitops', *sys.argv[1:]])"
+)
 
 
 def cli(*args: str, stdin: Any = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "port_gitops", *args],
+        [sys.executable, "-c", LIMITED, *args],
         stdin=stdin,
         capture_output=True,
         timeout=60,
-        preexec_fn=limited_memory,
         check=False,
     )
 

@@ -4,7 +4,6 @@ with file and line, never RecursionError) in render, validate and enrich."""
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 import time
@@ -56,18 +55,21 @@ def big_file(size: int) -> str:
     return "".join(text)
 
 
-def limited_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+# A regression must fail with MemoryError, not take the machine down: 2 GiB of address space, set
+# in the child before it execs port-gitops (no preexec_fn: other tests' server threads may be alive).
+LIMITED = (
+    "import os, resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'port_gitops', *sys.argv[1:]])"
+)
 
 
 def cli(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[bytes], float]:
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "port_gitops", *args],
+        [sys.executable, "-c", LIMITED, *args],
         capture_output=True,
         cwd=cwd,
         timeout=120,
-        preexec_fn=limited_memory,
         check=False,
     )
     return proc, time.monotonic() - started
