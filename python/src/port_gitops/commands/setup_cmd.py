@@ -121,7 +121,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-unauthenticated-webhook",
         action="store_true",
-        help="set up Jenkins' webhook without a token when PORT_GITOPS_WEBHOOK_TOKEN is not set (else refused)",
+        help="set up Jenkins' webhook with no token when PORT_GITOPS_WEBHOOK_TOKEN is unset (else refused)",
     )
     parser.add_argument(
         "--force",
