@@ -15,6 +15,7 @@ from port_gitops.sandbox.example import seed_example
 API_PATH = {
     "bitbucket-cloud": "/2.0/repositories/acme/payments",
     "bitbucket-datacenter": "/rest/api/1.0/projects/ACME/repos/payments",
+    "gitlab": "/api/v4/projects/acme%2Fpayments",
 }
 STRANGE = ["café", "πass", "トークン", "tok\u00e9n\u2028"]
 
@@ -33,14 +34,20 @@ def basic(user: str, password: str) -> str:
 @pytest.mark.parametrize("secret", STRANGE)
 def test_a_non_ascii_credential_is_401_never_500(sb: Sandbox, secret: str) -> None:
     url = sb.scm_url + API_PATH[sb.flavour]
-    for authorization in [
-        b"Bearer " + secret.encode(),  # as raw bytes on the wire
-        basic(sb.scm.username, secret).encode(),
-        basic("x-token-auth", secret).encode(),
+    for header in [
+        {"Authorization": b"Bearer " + secret.encode()},  # as raw bytes on the wire
+        {"Authorization": basic(sb.scm.username, secret).encode()},
+        {"Authorization": basic("x-token-auth", secret).encode()},
+        {"PRIVATE-TOKEN": secret.encode()},  # GitLab's
     ]:
-        answer = requests.get(url, headers={"Authorization": authorization}, timeout=10)
-        assert answer.status_code == 401, (authorization, answer.text[:200])
-    assert requests.get(url, auth=(sb.scm.username, sb.scm.token), timeout=10).status_code == 200
+        answer = requests.get(url, headers=header, timeout=10)
+        assert answer.status_code == 401, (header, answer.text[:200])
+    good = (
+        {"PRIVATE-TOKEN": sb.scm.token}
+        if sb.flavour == "gitlab"
+        else {"Authorization": basic(sb.scm.username, sb.scm.token)}
+    )
+    assert requests.get(url, headers=good, timeout=10).status_code == 200
     for client_id, client_secret in [(sb.port.client_id, secret), (secret, sb.port.client_secret)]:
         token = requests.post(
             sb.port_url + "/v1/auth/access_token",

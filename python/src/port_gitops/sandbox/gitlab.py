@@ -31,6 +31,7 @@ from port_gitops.sandbox.codehost import (
     HostedRepository,
     PullRequest,
     basic_credentials,
+    same_secret,
 )
 from port_gitops.sandbox.faults import RecordedRequest
 from port_gitops.sandbox.gitlab_api import STATES, GitLabApi, is_draft, status_answer
@@ -99,9 +100,9 @@ class GitLabSandbox(CodeHost):
             scheme, _, value = request.headers.get("authorization", "").partition(" ")
             basic = basic_credentials(request) or ("", "")
             token = value.strip() if scheme.lower() == "bearer" else basic[1]
-        if token and secrets.compare_digest(token, self.token):
+        if token and same_secret(token, self.token):
             return self.bot
-        if token and secrets.compare_digest(token, self.access_token):
+        if token and same_secret(token, self.access_token):
             return self.token_actor
         return None
 
