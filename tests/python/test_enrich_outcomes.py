@@ -89,7 +89,7 @@ def test_first_run_creates_branch_commit_and_one_pr(sb: Sandbox, example: Exampl
     assert run_state["status"] == "SUCCESS" and run_state["statusLabel"] == "created"
     assert r["pull_request"]["url"] in run_state["link"]
     assert r["port_run"] == {"id": example.run_id, "status": "SUCCESS", "reported": True, "verified": False}
-    logs = run_state["logs"]
+    logs = [line for entry in run_state["logs"] for line in entry.split("\n")]  # queued lines go together
     assert logs[0].startswith("started") and logs[-1] == "finished: created"
     assert any("pull request #" in line for line in logs)
 

@@ -36,7 +36,8 @@ def test_log_lines_reach_port_in_order_before_the_final_status(sb: Sandbox, enri
     example = seed_example(sb)
     run = enrich(example.payload)
     assert run.code == 0, run.stderr
-    lines = sb.port.runs[example.run_id]["logs"]
+    entries = sb.port.runs[example.run_id]["logs"]
+    lines = [line for entry in entries for line in entry.split("\n")]
     assert lines[0].startswith("started: enrich service payments") and lines[-1] == "finished: created"
     assert any(line.startswith("pull request #") for line in lines)
     # The same lines, in the same order, as the progress on stderr.
@@ -45,8 +46,8 @@ def test_log_lines_reach_port_in_order_before_the_final_status(sb: Sandbox, enri
     methods = [(request.method, request.path) for request in sb.port.requests]
     assert methods[0] == ("POST", TOKEN)
     assert methods[-1][0] == "PATCH", "the final status comes after every log line"
-    # token + one request per line + the final status: no more requests than before
-    assert len(methods) == 1 + len(lines) + 1
+    # token + one request per entry + the final status: never more requests than before
+    assert len(methods) == 1 + len(entries) + 1 and len(entries) <= len(lines) == 6
     assert sb.port.runs[example.run_id]["status"] == "SUCCESS"
 
 
@@ -91,3 +92,20 @@ def test_rejected_port_credentials_stop_before_any_write_even_when_port_is_slow(
     assert run.code == 2, run.stderr
     assert all(request.method in READS for request in sb.scm.requests)
     assert sb.scm.repository(example.workspace, example.slug).pull_requests == {}
+
+
+def test_lines_that_queue_up_behind_a_slow_port_go_out_together_in_order(
+    sb: Sandbox, enrich: Enricher
+) -> None:
+    # Port answers every log request late: the SCM work goes on, its lines queue up and go out in
+    # fewer requests, so Port's chain of requests stays shorter than the SCM's.
+    example = seed_example(sb)
+    sb.port.faults.add("POST", r"/logs$", delay=0.3, times=100)
+    run = enrich(example.payload)
+    assert run.code == 0, run.stderr
+    entries = sb.port.runs[example.run_id]["logs"]
+    lines = [line for entry in entries for line in entry.split("\n")]
+    assert len(lines) == 6 and len(entries) < len(lines)
+    positions = [run.stderr.find(line) for line in lines]
+    assert -1 not in positions and positions == sorted(positions)
+    assert [request.method for request in sb.port.requests][-1] == "PATCH"

@@ -3,8 +3,10 @@
 Port stays off the enrichment's critical path: the token and the log lines go out in order from one
 background sender (the same client, so the same retries), while the SCM work goes on; only the final
 status is sent in line, after every queued line has gone (`finish` flushes first), so Port shows the
-lines in the order they happened and before the status. Nothing is written to the SCM before the token
-is known good (`ready`): a rejected credential is still exit 2 before any write.
+lines in the order they happened and before the status. Lines that queue up while the sender waits on
+Port go out together, as one log entry of several lines: Port's chain of requests then never grows
+longer than the SCM's, and there are never more requests than lines. Nothing is written to the SCM
+before the token is known good (`ready`): a rejected credential is still exit 2 before any write.
 
 Port being unreachable must not stop the enrichment: logs that cannot be delivered are dropped with
 a warning, and only the final status decides exit 4 ("outcome known, Port could not be told").
@@ -13,9 +15,9 @@ a warning, and only the final status decides exit 4 ("outcome known, Port could 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+from collections import deque
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 from port_gitops.errors import PortGitopsError, UsageError
 from port_gitops.result import PortRun
@@ -31,7 +33,10 @@ class RunReporter:
         self.client = client
         self.run = run
         self.unreachable: Optional[str] = None
-        self._jobs: queue.Queue[Optional[Callable[[], None]]] = queue.Queue()
+        self._changed = threading.Condition()
+        self._queued: deque[Tuple[str, str]] = deque()  # ("token", "") or ("log", line), in order
+        self._sending = False
+        self._stopping = False
         self._sender: Optional[threading.Thread] = None
         self._failed: Optional[UsageError] = None  # from the sender, raised in the caller's thread
         self._authenticated: Optional[threading.Event] = None  # set once the token request is answered
@@ -41,27 +46,68 @@ class RunReporter:
         return self.client is not None and self.run.id is not None
 
     # -- the background sender ----------------------------------------------------------------
-    def _submit(self, job: Callable[[], None]) -> None:
-        if self._sender is None:
-            self._sender = threading.Thread(target=self._send_all, name="port-reporter", daemon=True)
-            self._sender.start()
-        self._jobs.put(job)
+    def _submit(self, kind: str, text: str = "") -> None:
+        with self._changed:
+            if self._sender is None:
+                self._stopping = False
+                self._sender = threading.Thread(target=self._send_all, name="port-reporter", daemon=True)
+                self._sender.start()
+            self._queued.append((kind, text))
+            self._changed.notify_all()
+
+    def _next(self) -> Optional[Tuple[str, str]]:
+        """The next job; consecutive log lines already queued become one (no waiting for more)."""
+        with self._changed:
+            while not self._queued and not self._stopping:
+                self._changed.wait()
+            if not self._queued:
+                return None
+            kind, text = self._queued.popleft()
+            if kind == "log":
+                lines = [text]
+                while self._queued and self._queued[0][0] == "log":
+                    lines.append(self._queued.popleft()[1])
+                text = "\n".join(lines)
+            self._sending = True
+            return kind, text
 
     def _send_all(self) -> None:
         while True:
-            job = self._jobs.get()
+            job = self._next()
+            if job is None:
+                return
             try:
-                if job is None:
-                    return
                 if self._failed is None:
-                    job()
+                    self._send(*job)
             except UsageError as exc:
                 self._failed = exc
             except Exception as exc:  # never lose the reason: the caller's thread raises it
                 self._failed = UsageError(f"Port reporting failed: {type(exc).__name__}: {exc}")
                 log.debug("Port reporter failed", exc_info=True)
             finally:
-                self._jobs.task_done()
+                if job[0] == "token" and self._authenticated is not None:
+                    self._authenticated.set()
+                with self._changed:
+                    self._sending = False
+                    self._changed.notify_all()
+
+    def _send(self, kind: str, text: str) -> None:
+        assert self.client is not None and self.run.id is not None
+        try:
+            if kind == "token":
+                self.client.authenticate()
+            elif not self.unreachable:
+                self.client.log(self.run.id, text)
+        except UsageError:
+            raise
+        except PortGitopsError as exc:
+            # Keep going: the enrichment matters more than its log; the final status is retried.
+            self.unreachable = exc.message
+            if kind == "token":
+                what = "Port is unreachable, continuing; the final status will be retried"
+            else:
+                what = "Port run log unavailable, continuing without it"
+            log.warning("%s: %s", what, exc.message)
 
     def _raise_failure(self) -> None:
         failed, self._failed = self._failed, None
@@ -69,19 +115,26 @@ class RunReporter:
             self.unreachable = self.unreachable or failed.message
             raise failed
 
+    def _drain(self) -> None:
+        with self._changed:
+            while self._queued or self._sending:
+                self._changed.wait()
+
     def flush(self) -> None:
         """Wait until everything queued has been sent (or given up on); raise what the sender could not
         carry on with (rejected credentials: exit 2)."""
-        if self._sender is not None:
-            self._jobs.join()
+        self._drain()
         self._raise_failure()
 
     def close(self) -> None:
         """Flush and stop the sender (errors were already raised, or no longer matter)."""
-        if self._sender is not None:
-            self._jobs.join()
-            self._jobs.put(None)
-            self._sender.join()
+        self._drain()
+        sender = self._sender
+        if sender is not None:
+            with self._changed:
+                self._stopping = True
+                self._changed.notify_all()
+            sender.join()
             self._sender = None
 
     # -- what the enrichment calls ------------------------------------------------------------
@@ -89,52 +142,21 @@ class RunReporter:
         """Ask for the token in the background; `ready()` waits for it."""
         if not self.active:
             return
-        assert self.client is not None
-        client, answered = self.client, threading.Event()
-        self._authenticated = answered
-
-        def token() -> None:
-            try:
-                client.authenticate()
-            except UsageError:
-                raise
-            except PortGitopsError as exc:
-                self.unreachable = exc.message
-                log.warning(
-                    "Port is unreachable, continuing; the final status will be retried: %s", exc.message
-                )
-            finally:
-                answered.set()
-
-        self._submit(token)
+        self._authenticated = threading.Event()
+        self._submit("token")
 
     def ready(self) -> None:
         """Before the first write: Port's answer to the token request is in, and it was not a 401
         (exit 2, nothing written). An unreachable Port only costs the log lines."""
         if self._authenticated is not None:
-            self._authenticated.wait()  # the job sets it whatever happens
+            self._authenticated.wait()  # the sender sets it whatever happens
         self._raise_failure()
 
     def log(self, message: str) -> None:
         if not self.active or self.run.reported:
             return
         self._raise_failure()
-        assert self.client is not None and self.run.id is not None
-        client, run_id = self.client, self.run.id
-
-        def send() -> None:
-            if self.unreachable:
-                return
-            try:
-                client.log(run_id, message)
-            except UsageError:
-                raise
-            except PortGitopsError as exc:
-                # Keep going: the enrichment matters more than its log; the final status is retried.
-                self.unreachable = exc.message
-                log.warning("Port run log unavailable, continuing without it: %s", exc.message)
-
-        self._submit(send)
+        self._submit("log", message)
 
     def finish(self, status: str, label: str, links: Sequence[str], summary: str) -> None:
         """Send the final status once, after every queued line. Raises PortReportError (exit 4) when
