@@ -249,6 +249,44 @@ def test_custom_branch_base_and_path(sb: Sandbox, example: Example, enrich: Enri
     assert raw is not None and entity(raw.decode(), "payments")["properties"]["type"] == "backend"
 
 
+@pytest.mark.parametrize(
+    ("files", "path", "needle"),
+    [
+        ({"port.yml": None, "port.yml/inner.txt": "keep me\n"}, "port.yml", "it is a directory"),
+        ({}, "README.md/port.yml", "its parent 'README.md' is a file"),
+        ({"deploy/README": "x\n"}, "deploy/README/sub/port.yml", "its parent 'deploy/README' is a file"),
+    ],
+)
+def test_a_path_that_is_not_a_file_is_exit_3_and_nothing_written(
+    sb: Sandbox, example: Example, enrich: Enricher, files: dict[str, str | None], path: str, needle: str
+) -> None:
+    # issue 12 B3: Cloud read the directory listing as the file and the PR replaced the directory with
+    # it; a path under a file deleted that file.
+    if files:
+        sb.bitbucket.push(example.workspace, example.slug, "main", files)
+    before = git(sb, example, "ls-tree", "-r", "main")
+    run = enrich(example.payload, "--path", path)
+    assert run.code == 3, run.stderr
+    assert run.result["error"].startswith("--path/PORT_GITOPS_PATH: ") and needle in run.result["error"]
+    assert "directory" in run.result["error"] or "is a file" in run.result["error"]
+    assert all(req.method == "GET" for req in sb.bitbucket.requests), "nothing written"
+    assert sb.bitbucket.branch_tip(example.workspace, example.slug, BRANCH) is None
+    assert git(sb, example, "ls-tree", "-r", "main") == before
+    assert sb.port.runs[example.run_id]["status"] == "FAILURE"
+
+
+@pytest.mark.parametrize("path", ["deploy/port.yml", "new/dir/port.yml"])
+def test_a_new_file_in_a_directory_or_in_new_directories_is_created(
+    sb: Sandbox, example: Example, enrich: Enricher, path: str
+) -> None:
+    sb.bitbucket.push(example.workspace, example.slug, "main", {"deploy/README": "x\n"})
+    run = enrich(example.payload, "--path", path)
+    assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+    raw = sb.bitbucket.read_file(example.workspace, example.slug, BRANCH, path)
+    assert raw is not None and entity(raw.decode(), "payments")["relations"] == {"domain": "billing"}
+    assert git(sb, example, "diff", "--name-only", "main", BRANCH).split() == [path]
+
+
 def test_concurrent_runs_end_with_one_pr_and_one_consistent_port_yml(
     sb: Sandbox, example: Example, tmp_path: Path
 ) -> None:

@@ -153,3 +153,22 @@ def test_gitlab_entity_forms() -> None:
     with pytest.raises(InvalidInputError, match="group 'evil' is not allowed") as caught:
         gitlab(None, entity="evil/payments")
     assert caught.value.field == "port_context.entity"
+
+
+MALFORMED_URLS = [
+    "https://{host}:99999/acme/payments",  # port out of range
+    "https://{host}:abc/acme/payments",  # port not a number
+    "https://{host}:-1/acme/payments",
+    "http://[::1/acme/payments",  # unclosed IPv6 bracket
+]
+
+
+@pytest.mark.parametrize("url", MALFORMED_URLS)
+def test_malformed_url_is_invalid_input_naming_the_field(url: str) -> None:
+    # issue 12 B4: was `unexpected ValueError` (exit 1) from urllib's port/IPv6 parsing.
+    for parse, host in ((cloud, "bitbucket.org"), (dc, "git.example.com"), (gitlab, "git.example.com")):
+        with pytest.raises(InvalidInputError) as info:
+            parse(url.format(host=host))
+        assert info.value.field == "port_context.repo_url"
+        assert info.value.exit_code == 3
+        assert "is not a valid URL" in info.value.message

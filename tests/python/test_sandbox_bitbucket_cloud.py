@@ -201,6 +201,8 @@ def test_directory_listing_and_meta(
         "port.yml",
         len(PORT_YML),
     )
+    directory = api.get(url(sb, "/src/main/docs"), params={"format": "meta"}).json()
+    assert (directory["type"], directory["path"]) == ("commit_directory", "docs")
 
 
 # --- committing: POST src -------------------------------------------------------------------------

@@ -212,6 +212,21 @@ def test_raw_at_a_sha_a_branch_or_a_ref(api: requests.Session, bb: BitbucketData
     assert missing.status_code == 404 and exception(missing) == "content.NoSuchPathException"
 
 
+def test_browse_type_tells_a_file_from_a_directory(
+    api: requests.Session, bb: BitbucketDataCenterSandbox
+) -> None:
+    kinds = {
+        path: api.get(url(bb, f"/browse/{path}"), params={"at": "main", "type": "true"})
+        for path in ("port.yml", "docs", "docs/readme.md", "nope.yml", "port.yml/x")
+    }
+    assert {path: r.json().get("type") for path, r in kinds.items() if r.ok} == {
+        "port.yml": "FILE",
+        "docs": "DIRECTORY",
+        "docs/readme.md": "FILE",
+    }
+    assert exception(kinds["nope.yml"]) == exception(kinds["port.yml/x"]) == "content.NoSuchPathException"
+
+
 def test_edit_file_creates_a_branch_and_a_commit_in_one_call(
     api: requests.Session, bb: BitbucketDataCenterSandbox, conforms: Callable[[Any, str], None]
 ) -> None:

@@ -216,7 +216,13 @@ def test_a_new_file_is_committed_without_source_commit_id(world: World) -> None:
     scm = world.scm()
     new = scm.commit_file(branch=BRANCH, path="catalog/port.yml", content=b"- identifier: x\n", message="m",
                           parent=world.base, create_from="main", author=None)  # fmt: skip
-    assert [r.method for r in world.bb.requests] == ["GET", "PUT"]  # not read before: checked first
+    # Not read before: checked first (raw 404, then what the path and its parent directory are).
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in world.bb.requests] == [
+        ("GET", "port.yml"),
+        ("GET", "port.yml"),
+        ("GET", "catalog"),
+        ("PUT", "port.yml"),
+    ]
     assert "sourceCommitId" not in world.form()
     assert world.bb.read_file(KEY, world.slug, BRANCH, "catalog/port.yml") == b"- identifier: x\n"
     assert world.commits_on(BRANCH) == [new]

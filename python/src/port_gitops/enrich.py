@@ -13,6 +13,7 @@ revert someone else's change. A 409 (someone moved a branch under us) re-reads e
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
 from port_gitops.actions import Action
 from port_gitops.errors import InvalidInputError, JobFailedError, UsageError
 from port_gitops.limits import MAX_PORTYML_BYTES, check_size
-from port_gitops.markdown import escape
+from port_gitops.markdown import code
 from port_gitops.model import Blueprints, EnrichValues
 from port_gitops.parallel import Prefetch
 from port_gitops.portyml import MergeResult, merge, unified_diff
@@ -69,16 +70,27 @@ class Progress:
         self.port_log(message)
 
 
-_REF_BAD = re.compile(r"[^A-Za-z0-9._/-]+")
+_REF_BAD = re.compile(r"[^A-Za-z0-9._-]+")
+_HASHED = re.compile(r"-[0-9a-f]{8}$")
+MAX_BRANCH_BYTES = 255  # git's limit for one ref component (a file name); the whole name is kept within it
 
 
 def default_branch_name(entity: str, prefix: str = "port/enrich-") -> str:
-    """`<prefix><entity>` (the action's prefix), sanitised to a valid git ref (git check-ref-format)."""
-    name = _REF_BAD.sub("-", entity.replace("/", "-")).strip(".-") or "entity"
-    name = re.sub(r"\.{2,}", ".", name)
+    """`<prefix><entity>` (the action's prefix) as a valid git ref (git check-ref-format), one per identifier.
+
+    Sanitising maps many identifiers to one name (`svc+a`, `svc@a` -> `svc-a`), so whenever it changed
+    anything, and when the name must be shortened, the first 8 hex digits of the identifier's SHA-256 are
+    appended: `svc+a` -> `svc-a-2287e9e5`. An identifier that already ends like that gets one too, so a
+    hashed name never equals an untouched one (short of a 32-bit hash collision).
+    """
+    name = re.sub(r"\.{2,}", ".", _REF_BAD.sub("-", entity)).strip(".-")
     if name.endswith(".lock"):
         name = name[: -len(".lock")] + "-lock"
-    return f"{prefix}{name}"
+    digest = "-" + hashlib.sha256(entity.encode("utf-8")).hexdigest()[:8]
+    room = MAX_BRANCH_BYTES - len(prefix.encode("utf-8")) - len(digest)
+    if name != entity or len(name) > room or _HASHED.search(name):
+        name = (name[:room].rstrip(".-") or "entity") + digest
+    return prefix + name
 
 
 def check_branch_name(name: str, flag: str) -> str:
@@ -336,14 +348,16 @@ class Enrichment:
     def _set_pr(self, pr: PullRequest) -> None:
         self.result.pull_request = {"id": pr.id, "url": pr.url}
 
+    # Titles, descriptions and commit messages are all rendered as Markdown by some host (GitHub and
+    # GitLab link #123 and @user in titles and commit messages too): payload text goes in as code spans.
     def _title(self) -> str:
-        return self._text(self.job.action.texts.title, None, markdown=False)
+        return self._text(self.job.action.texts.title, None, markdown=True)
 
     def _description(self, desired: MergeResult) -> str:
         return self._text(self.job.action.texts.description, desired, markdown=True)
 
     def _message(self, desired: MergeResult) -> str:
-        return self._text(self.job.action.texts.commit, desired, markdown=False)
+        return self._text(self.job.action.texts.commit, desired, markdown=True)
 
     def _changed_keys(self, changes: Sequence[str]) -> list[str]:
         """The merge's changes, an added entity spelled out key by key (each changed key is listed)."""
@@ -361,16 +375,17 @@ class Enrichment:
         return listed
 
     def _text(self, template: str, desired: Optional[MergeResult], *, markdown: bool) -> str:
-        """An action's text, placeholders filled; in Markdown, every payload-derived part is escaped."""
+        """An action's text, placeholders filled; in Markdown, every payload-derived part is a code span
+        (markdown.code): it cannot add a link, image, mention, reference, HTML or heading."""
         job, values = self.job, self.job.values
-        plain = escape if markdown else (lambda text: " ".join(text.splitlines()))
+        plain = code if markdown else (lambda text: " ".join(text.splitlines()))
         changes = self._changed_keys(desired.changes) if desired else ()
         known = {
             "entity": plain(values.entity),
             "action.title": job.action.title,
             "path": job.path,
             "changes": "\n".join((f"- {plain(c)}" if markdown else c) for c in changes),
-            "run": f" (run `{values.run_id}`)" if markdown and values.run_id else "",
+            "run": f" (run {code(values.run_id)})" if markdown and values.run_id else "",
             "build": f"\nJenkins build: {job.build_url}\n" if markdown and job.build_url else "",
         }
 

@@ -20,6 +20,7 @@ from port_gitops import config
 from port_gitops.enrich import EnrichJob, Enrichment, Progress, check_branch_name, links
 from port_gitops.errors import (
     EXIT_OK,
+    InvalidInputError,
     JobFailedError,
     PortGitopsError,
     PortReportError,
@@ -78,14 +79,18 @@ class EnrichCommand:
         if args.verify_signature:
             self._verify(body, port)  # on the raw bytes, before anything parses them
         from port_gitops.inputs import ActionRefused, collect
+        from port_gitops.model import run_id_problem
 
         try:
             collected = collect(args, body)
         except ActionRefused as exc:
-            self._open_run(exc.run_id, port, retry)  # a payload for another action: its run is told
+            # A payload for another action: its run is told (when the id has Port's shape).
+            self._open_run(exc.run_id if exc.run_id and not run_id_problem(exc.run_id) else None, port, retry)
             raise
         self.result.action = collected.action.identifier
-        self._open_run(collected.run_id, port, retry)
+        # A run id not of Port's shape is invalid input like any other value, refused before anything is
+        # requested or written (and never reported to).
+        self._open_run(self._run_id(collected.run_id, collected.fields), port, retry)
         scm_settings = config.scm_settings(args, self.environ)
         self.result.scm = scm_settings.scm
         job = self._job(collected, scm_settings)
@@ -135,6 +140,15 @@ class EnrichCommand:
         if self.args.payload is None:
             return None
         return read_bounded(self.args.payload, limit=MAX_PAYLOAD_BYTES, what="payload", flag="--payload")
+
+    @staticmethod
+    def _run_id(run_id: Optional[str], fields: Mapping[str, str]) -> Optional[str]:
+        from port_gitops.model import RUN_ID, field_of, run_id_problem
+
+        problem = None if run_id is None else run_id_problem(run_id)
+        if problem:
+            raise InvalidInputError(problem, field=field_of(fields, RUN_ID))
+        return run_id
 
     def _verify(self, body: Optional[bytes], port: config.PortSettings) -> None:
         from port_gitops.signature import verify

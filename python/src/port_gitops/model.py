@@ -8,6 +8,7 @@ Nothing here does I/O beyond reading a definitions file.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -32,6 +33,12 @@ REPO_URL = "REPO_URL"
 RUN_ID = "RUN_ID"
 ACTION = "ACTION"  # the action the payload names (port_context.action in the bundled bodies)
 STRUCTURAL = (ENTITY, REPO_URL, RUN_ID)
+# Port's action run ids are `r_` and a short alphanumeric id (e.g. r_QnKa9aDnDdG2mVJq). Checked strictly,
+# before anything is written or requested: the id becomes a URL path segment and is shown in the PR.
+RUN_ID_PATTERN = re.compile(r"r_[A-Za-z0-9_-]{1,64}")
+RUN_ID_RULE = (
+    "expected a Port run id: r_ followed by 1 to 64 letters, digits, _ or - (e.g. r_QnKa9aDnDdG2mVJq)"
+)
 
 
 def field_names(expressions: Mapping[str, str]) -> dict[str, str]:
@@ -52,6 +59,13 @@ def identifier_problem(value: object) -> Optional[str]:
         and all(ch in _IDENTIFIER_SYMBOLS or unicodedata.category(ch).startswith("L") for ch in value)
     )
     return None if valid else f"{_shown(value)} is not valid; {IDENTIFIER_RULE}"
+
+
+def run_id_problem(value: object) -> Optional[str]:
+    """Why `value` is not a Port action run id, or None when it is."""
+    if isinstance(value, str) and RUN_ID_PATTERN.fullmatch(value):
+        return None
+    return f"{_shown(value)} is not valid; {RUN_ID_RULE}"
 
 
 def _shown(value: object) -> str:
@@ -187,9 +201,13 @@ class EnrichValues:
         problem = identifier_problem(entity)
         if problem:
             raise InvalidInputError(problem, field=field_of(fields, ENTITY))
+        run_id = variables.get(RUN_ID) or None
+        problem = None if run_id is None else run_id_problem(run_id)
+        if problem:
+            raise InvalidInputError(problem, field=field_of(fields, RUN_ID))
         return cls(
             entity=entity,
-            run_id=variables.get(RUN_ID) or None,
+            run_id=run_id,
             repo_url=variables.get(REPO_URL) or None,
             variables=dict(variables),
             nulls=frozenset(name for name in nulls if not variables.get(name)),

@@ -7,7 +7,6 @@ Port from hearing us is a PortApiError (exit 4: the outcome is known, Port could
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 from urllib.parse import quote
@@ -18,11 +17,11 @@ import requests.auth
 from port_gitops.errors import InvalidInputError, PortReportError, UsageError
 from port_gitops.http import host_of, untrusted_certificate
 from port_gitops.logsetup import register_secret
+from port_gitops.model import run_id_problem
 from port_gitops.retry import RetriesExhausted, RetryPolicy
 
 IN_PROGRESS = "IN_PROGRESS"
 RUN_EXHAUSTED = "run_exhausted"  # Port's 422 code for a run that has already ended
-_RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}")
 
 
 class PortApiError(PortReportError):
@@ -284,8 +283,9 @@ class _Bearer(requests.auth.AuthBase):
 
 def _run_path(run_id: str) -> str:
     # The run id comes from the payload: keep it one path segment (no "..", no "/").
-    if not _RUN_ID.fullmatch(run_id):
-        raise InvalidInputError(f"{run_id!r} is not a Port run id", field="run_id")
+    problem = run_id_problem(run_id)
+    if problem:
+        raise InvalidInputError(problem, field="run_id")
     return f"/v1/actions/runs/{quote(run_id, safe='')}"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from port_gitops.errors import InvalidInputError
 
@@ -47,11 +47,21 @@ def _allowed(owner: str, allowed: Sequence[str], field: str, kind: str) -> None:
         )
 
 
+def _parsed(url: str, field: str) -> tuple[SplitResult, Optional[int]]:
+    """The URL and its port; urllib raises ValueError for a bad port (`:99999`, `:abc`) or an unclosed
+    IPv6 bracket, which is the payload's fault: invalid input, never a crash."""
+    try:
+        parts = urlsplit(url)
+        return parts, parts.port
+    except ValueError as exc:
+        raise InvalidInputError(f"{url!r} is not a valid URL ({exc})", field=field) from None
+
+
 def _same_host(url: str, web_url: str, field: str, product: str = "Bitbucket") -> tuple[str, list[str]]:
-    got, want = urlsplit(url), urlsplit(web_url)
+    (got, got_port), want = _parsed(url, field), urlsplit(web_url)
     if got.scheme not in ("http", "https") or not got.hostname:
         raise InvalidInputError(f"{url!r} is not an http(s) URL", field=field)
-    if (got.hostname or "").lower() != (want.hostname or "").lower() or got.port != want.port:
+    if (got.hostname or "").lower() != (want.hostname or "").lower() or got_port != want.port:
         raise InvalidInputError(
             f"host {got.netloc!r} is not the configured {product} web host {want.netloc!r}", field=field
         )

@@ -289,6 +289,13 @@ class CloudApi:
         entries = repo.git.list_directory(sha, path)
         if entries is None:
             return error(404, f"No such file or directory: {path}")
+        if request.first("format") == "meta":  # a directory's own description, not its listing
+            meta = {
+                "type": "commit_directory",
+                "path": path.strip("/"),
+                "commit": {"type": "commit", "hash": sha},
+            }
+            return Response.json(200, meta)
         values = [
             {
                 "type": "commit_directory" if item.type == "tree" else "commit_file",

@@ -154,6 +154,7 @@ class DataCenterApi:
             ("api", "GET", re.compile(r"/commits/?"), self.list_commits),
             ("api", "GET", re.compile(r"/commits/(?P<commit_id>[^/]+)/?"), self.get_commit),
             ("api", "GET", re.compile(r"/raw/(?P<path>.+)"), self.raw),
+            ("api", "GET", re.compile(r"/browse/(?P<path>.+)"), self.browse_type),
             ("api", "PUT", re.compile(r"/browse/(?P<path>.+)"), self.edit_file),
             ("api", "GET", re.compile(r"/pull-requests/?"), self.list_pull_requests),
             ("api", "POST", re.compile(r"/pull-requests/?"), self.create_pull_request),
@@ -248,6 +249,22 @@ class DataCenterApi:
             return error(404, f'The path "{path}" does not exist at revision "{where}"', NO_SUCH_PATH)
         content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
         return Response(200, content, {"Content-Type": content_type})
+
+    def browse_type(self, request: Request, repo: HostedRepository, account: Account, path: str) -> Response:
+        """`browse/{path}?type=true`: `{"type": "FILE"|"DIRECTORY"|"SUBMODULE"}`, 404 when absent (the
+        page-of-lines answer without `type` is not modelled)."""
+        if request.first("type") != "true":
+            return error(400, "the sandbox answers browse only with type=true", INVALID_ARGUMENT)
+        at = request.first("at")
+        sha = _revision(repo, at) if at else repo.tip(repo.main_branch)
+        if at and sha is None:
+            return _no_such_commit(repo, at)
+        entry = repo.git.entry(sha, path) if sha else None
+        if entry is None:
+            where = at or repo.main_branch
+            return error(404, f'The path "{path}" does not exist at revision "{where}"', NO_SUCH_PATH)
+        kind = {"tree": "DIRECTORY", "commit": "SUBMODULE"}.get(entry.type, "FILE")
+        return _json(200, {"type": kind})
 
     def edit_file(self, request: Request, repo: HostedRepository, account: Account, path: str) -> Response:
         """`editFile`: one file, one commit; `sourceBranch` creates `branch` from it in the same call;

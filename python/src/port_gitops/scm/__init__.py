@@ -10,6 +10,7 @@ from port_gitops.scm.errors import (
     ScmError,
     ScmForbidden,
     ScmNotFound,
+    ScmPathNotAFile,
     ScmRateLimited,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "ScmError",
     "ScmForbidden",
     "ScmNotFound",
+    "ScmPathNotAFile",
     "ScmRateLimited",
 ]

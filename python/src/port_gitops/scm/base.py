@@ -53,7 +53,8 @@ class Scm(Protocol):
         ...
 
     def read_file(self, commit: str, path: str) -> Optional[bytes]:
-        """The file's bytes at `commit` (a SHA); None when the file does not exist there."""
+        """The file's bytes at `commit` (a SHA); None when nothing is at `path`, so a file can be created
+        there. Raises ScmPathNotAFile when `path` is a directory or one of its parents is a file."""
         ...
 
     def commit_file(

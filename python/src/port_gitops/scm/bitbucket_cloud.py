@@ -34,12 +34,13 @@ from port_gitops.scm.common import (
     choose_credential,
     error_for_status,
     json_of,
+    parent_dirs,
     valid_branch,
     valid_file_path,
     valid_segment,
     valid_sha,
 )
-from port_gitops.scm.errors import ScmAuthError, ScmConflict, ScmError, ScmForbidden
+from port_gitops.scm.errors import ScmAuthError, ScmConflict, ScmError, ScmForbidden, ScmPathNotAFile
 
 log = logging.getLogger("port_gitops")
 
@@ -55,6 +56,17 @@ def _segment(value: str, field: str) -> str:
 def _ref(branch: str) -> str:
     # Branch names keep their `/` in refs/branches/{name} (Cloud splits nothing there); escape the rest.
     return quote(valid_branch(branch), safe="/")
+
+
+def _listing(response: requests.Response) -> bool:
+    """Whether an answer of `src` has the shape of a directory listing (a page of commit_file/_directory)."""
+    if not response.headers.get("Content-Type", "").startswith("application/json"):
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("values"), list) and "pagelen" in body
 
 
 def _bbql(value: str) -> str:
@@ -241,7 +253,32 @@ class CloudScm:
             idempotent=True,
             passthrough=(404,),
         )
-        return None if response.status_code == 404 else response.content
+        if response.status_code == 404:
+            # Nothing there; but a path under a file (README/port.yml) would replace that file.
+            for parent in parent_dirs(path):
+                kind = self._kind(commit, parent)
+                if kind == "commit_file":
+                    raise ScmPathNotAFile(path, commit, parent=parent)
+                if kind is not None:
+                    break
+            return None
+        # `src` answers a directory with its (JSON) listing: never take that for the file's content.
+        if _listing(response) and self._kind(commit, path) != "commit_file":
+            raise ScmPathNotAFile(path, commit)
+        return response.content
+
+    def _kind(self, commit: str, path: str) -> Optional[str]:
+        """`commit_file` or `commit_directory` (Cloud's `type` in `?format=meta`); None when absent."""
+        what = f"read what {path} is at {commit[:12]}"
+        response = self._call(
+            "GET",
+            f"{self._repo}/src/{valid_sha(commit)}/{quote(valid_file_path(path))}",
+            what=what,
+            idempotent=True,
+            passthrough=(404,),
+            params={"format": "meta"},
+        )
+        return None if response.status_code == 404 else str(self._json(response, what).get("type"))
 
     def find_open_pr(self, branch: str) -> Optional[PullRequest]:
         what = f"find the open pull request from {branch}"

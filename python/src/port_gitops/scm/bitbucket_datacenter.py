@@ -49,12 +49,13 @@ from port_gitops.scm.common import (
     choose_credential,
     error_for_status,
     json_of,
+    parent_dirs,
     valid_branch,
     valid_file_path,
     valid_segment,
     valid_sha,
 )
-from port_gitops.scm.errors import ScmAuthError, ScmConflict, ScmError, ScmForbidden
+from port_gitops.scm.errors import ScmAuthError, ScmConflict, ScmError, ScmForbidden, ScmPathNotAFile
 
 log = logging.getLogger("port_gitops")
 
@@ -261,8 +262,36 @@ class DataCenterScm:
             if missing is not None:
                 raise missing
         content = None if response.status_code == 404 else response.content
+        if content is None:
+            # `raw` answers 404 for a directory too, and a path under a file (README/port.yml) would
+            # replace that file: ask what the path and its nearest existing parent are.
+            if self._kind(commit, file_path) is not None:
+                raise ScmPathNotAFile(path, commit)
+            for parent in parent_dirs(file_path):
+                kind = self._kind(commit, parent)
+                if kind == "FILE":
+                    raise ScmPathNotAFile(path, commit, parent=parent)
+                if kind is not None:
+                    break
         self._files[(commit, file_path)] = content is not None
         return content
+
+    def _kind(self, commit: str, path: str) -> Optional[str]:
+        """`FILE`, `DIRECTORY` or `SUBMODULE` (`browse?type=true`); None when nothing is at `path`."""
+        what = f"read what {path} is at {commit[:12]}"
+        params = {"at": valid_sha(commit), "type": "true"}
+        response = self._call(
+            lambda: self._bb.get(f"{self._repo}/browse/{quote(valid_file_path(path))}", params=params),
+            what=what,
+            idempotent=True,
+            passthrough=(404,),
+        )
+        if response.status_code == 404:
+            missing = self._not_found(response, what)
+            if missing is not None:
+                raise missing
+            return None
+        return str(json_of(response, what).get("type"))
 
     def find_open_pr(self, branch: str) -> Optional[PullRequest]:
         what = f"find the open pull request from {branch}"

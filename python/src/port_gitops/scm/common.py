@@ -61,6 +61,12 @@ def valid_file_path(path: str) -> str:
     return "/".join(parts)
 
 
+def parent_dirs(path: str) -> list[str]:
+    """The directories `path` lies in, nearest first (`a/b/c.yml` -> `a/b`, `a`); none at the top."""
+    parts = valid_file_path(path).split("/")
+    return ["/".join(parts[:end]) for end in range(len(parts) - 1, 0, -1)]
+
+
 # -- credentials ----------------------------------------------------------------------------------
 class Credential(NamedTuple):
     auth: dict[str, str]  # keyword arguments of the atlassian-python-api client

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from port_gitops.errors import EXIT_USAGE, JobFailedError
+from port_gitops.errors import EXIT_USAGE, InvalidInputError, JobFailedError
 
 
 class ScmError(JobFailedError):
@@ -39,3 +39,16 @@ class ScmForbidden(ScmError):
 
 class ScmRateLimited(ScmError):
     """429 until the retry budget ran out."""
+
+
+class ScmPathNotAFile(InvalidInputError):
+    """The path to write is a directory, or one of its parents is a file: writing there would replace
+    the directory or delete the file, so it is refused (exit 3) before anything is written."""
+
+    def __init__(self, path: str, commit: str, *, parent: str | None = None) -> None:
+        self.path, self.parent = path, parent
+        what = f"its parent {parent!r} is a file" if parent else "it is a directory"
+        super().__init__(
+            f"{path!r} at {commit[:12]}: {what}; expected the path of a file (existing or new)",
+            field="--path/PORT_GITOPS_PATH",
+        )
