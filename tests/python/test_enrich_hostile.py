@@ -174,3 +174,4 @@ def test_a_1000_character_identifier_gets_a_valid_branch_and_pr(
     assert len(branch) == 255 and sb.scm.branch_tip(example.workspace, example.slug, branch) is not None
     [pr] = sb.scm.repository(example.workspace, example.slug).pull_requests.values()
     assert pr.source == branch
+    assert len(pr.title) <= 255 and "…" in pr.title, "GitLab refuses longer titles"

@@ -35,6 +35,7 @@ from port_gitops.validate import validate_text
 
 log = logging.getLogger("port_gitops")
 
+MAX_TITLE = 255  # GitLab's limit for a merge request title (GitHub 256; Bitbucket 255)
 MAX_ROUNDS = 3  # re-read-and-decide rounds after a 409
 _TEXT_PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 
@@ -351,7 +352,10 @@ class Enrichment:
     # Titles, descriptions and commit messages are all rendered as Markdown by some host (GitHub and
     # GitLab link #123 and @user in titles and commit messages too): payload text goes in as code spans.
     def _title(self) -> str:
-        return self._text(self.job.action.texts.title, None, markdown=True)
+        title = self._text(self.job.action.texts.title, None, markdown=True)
+        if len(title) > MAX_TITLE:  # identifiers may have 1000 characters: shorten the values, not ours
+            title = self._text(self.job.action.texts.title, None, markdown=True, shorten=True)
+        return title[:MAX_TITLE]
 
     def _description(self, desired: MergeResult) -> str:
         return self._text(self.job.action.texts.description, desired, markdown=True)
@@ -374,11 +378,16 @@ class Enrichment:
                             listed.extend(f"  {section}.{key}: {value}" for key, value in members.items())
         return listed
 
-    def _text(self, template: str, desired: Optional[MergeResult], *, markdown: bool) -> str:
+    def _text(
+        self, template: str, desired: Optional[MergeResult], *, markdown: bool, shorten: bool = False
+    ) -> str:
         """An action's text, placeholders filled; in Markdown, every payload-derived part is a code span
         (markdown.code): it cannot add a link, image, mention, reference, HTML or heading."""
         job, values = self.job, self.job.values
         plain = code if markdown else (lambda text: " ".join(text.splitlines()))
+        if shorten:
+            full = plain
+            plain = lambda text: full(text if len(text) <= 40 else text[:39] + "…")  # noqa: E731
         changes = self._changed_keys(desired.changes) if desired else ()
         known = {
             "entity": plain(values.entity),

@@ -102,6 +102,7 @@ class GitLabApi:
             ("DELETE", re.compile(r"/repository/branches/(?P<name>[^/]+)"), self.delete_branch),
             ("GET", re.compile(r"/repository/commits/(?P<sha>[^/]+)"), self.get_commit),
             ("POST", re.compile(r"/repository/commits/?"), self.create_commit),
+            ("GET", re.compile(r"/repository/tree/?"), self.tree),
             ("GET", re.compile(r"/repository/files/(?P<path>[^/]+)/raw"), self.raw_file),
             ("HEAD", re.compile(r"/repository/files/(?P<path>[^/]+)/raw"), self.raw_file),
             ("GET", re.compile(r"/repository/files/(?P<path>[^/]+)"), self.get_file),
@@ -301,6 +302,21 @@ class GitLabApi:
             "execute_filemode": entry.mode == "100755",
         }
         return commit, (info, data)
+
+    def tree(self, request: Request, repo: HostedRepository, account: Account) -> Response:
+        """`repository/tree?path=&ref=`: the entries of a directory (one page; `per_page` up to 100);
+        404 "Tree Not Found" when `path` is not a directory."""
+        commit = repo.git.resolve(request.first("ref") or repo.main_branch)
+        if commit is None:
+            return error(404, "404 Tree Not Found")
+        entries = repo.git.list_directory(commit, request.first("path") or "")
+        if not entries:
+            return error(404, "404 Tree Not Found")
+        per_page = min(max(int(request.first("per_page") or "20"), 1), 100)
+        kinds = {"tree": "tree", "commit": "commit"}
+        values = [{"id": e.sha, "name": e.path.rsplit("/", 1)[-1], "type": kinds.get(e.type, "blob"),
+                   "path": e.path, "mode": e.mode} for e in entries[:per_page]]  # fmt: skip
+        return Response.json(200, values)
 
     def raw_file(self, request: Request, repo: HostedRepository, account: Account, path: str) -> Response:
         commit, found = self._blob(request, repo, path)

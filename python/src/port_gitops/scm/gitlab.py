@@ -44,11 +44,19 @@ from port_gitops.scm.common import (
     RequestRunner,
     error_for_status,
     json_of,
+    parent_dirs,
     valid_branch,
     valid_file_path,
     valid_sha,
 )
-from port_gitops.scm.errors import ScmAuthError, ScmConflict, ScmError, ScmForbidden, ScmNotFound
+from port_gitops.scm.errors import (
+    ScmAuthError,
+    ScmConflict,
+    ScmError,
+    ScmForbidden,
+    ScmNotFound,
+    ScmPathNotAFile,
+)
 
 log = logging.getLogger("port_gitops")
 
@@ -279,10 +287,41 @@ class GitLabScm:
         )
         if response.status_code == 404:
             self._last_change[(commit, file_path)] = None
+            # `raw` answers 404 for a directory too, and a path under a file (README/port.yml) would
+            # replace that file: ask what the path and its nearest existing parent are.
+            if self._is_directory(commit, file_path):
+                raise ScmPathNotAFile(path, commit)
+            for parent in parent_dirs(file_path):
+                if self._is_directory(commit, parent):
+                    break
+                if self._is_file(commit, parent):
+                    raise ScmPathNotAFile(path, commit, parent=parent)
             return None
         # "" when a proxy dropped GitLab's X-Gitlab-* headers: `commit_file` then asks the file's metadata.
         self._last_change[(commit, file_path)] = response.headers.get("X-Gitlab-Last-Commit-Id", "")
         return response.content
+
+    def _is_directory(self, commit: str, path: str) -> bool:
+        response = self._call(
+            "GET",
+            f"{self._project}/repository/tree",
+            what=f"read what {path} is at {commit[:12]}",
+            idempotent=True,
+            passthrough=(404,),
+            query={"path": path, "ref": valid_sha(commit), "per_page": 1},
+        )
+        return response.status_code != 404
+
+    def _is_file(self, commit: str, path: str) -> bool:
+        response = self._call(
+            "HEAD",
+            f"{self._project}/repository/files/{_segment(path)}/raw",
+            what=f"read what {path} is at {commit[:12]}",
+            idempotent=True,
+            passthrough=(404,),
+            query={"ref": valid_sha(commit)},
+        )
+        return response.status_code != 404
 
     def _file_last_change(self, commit: str, file_path: str) -> Optional[str]:
         what = f"read {file_path} at {commit[:12]}"
