@@ -11,6 +11,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 from enrichkit import FLAVOURS, Enricher
+from test_markdown import outside_spans, spans
 
 from port_gitops.sandbox import Sandbox
 from port_gitops.sandbox.example import EXISTING_PORT_YML, Example, seed_example
@@ -203,9 +204,11 @@ def test_the_bundled_set_ownership_action_runs_from_its_payload(
     }
     assert written["relations"] == {"owners": ["platform", "sre"]}
     [pr] = sb.scm.pull_requests(example.workspace, example.slug)
-    assert pr["title"] == "Set ownership: payments"
+    assert pr["title"] == "Set ownership: `payments`"
     description = pr.get("description") or pr.get("body") or ""
-    assert "**Set ownership**" in description and "\\*x\\*" in description, "payload text is escaped"
+    assert "**Set ownership**" in description
+    # Payload text is shown as code spans (markdown.code): literal, never Markdown.
+    assert any("b=*x*" in span for span in spans(description)) and "*x*" not in outside_spans(description)
 
 
 @pytest.mark.parametrize(
