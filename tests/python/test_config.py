@@ -18,6 +18,7 @@ def parse(argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch)
         "BITBUCKET_WORKSPACE",
         "BITBUCKET_WEB_URL",
         "PORT_BASE_URL",
+        "PORT_REGION",
         "PORT_GITOPS_MAX_ATTEMPTS",
         "BITBUCKET_PROJECT",
         "PORT_GITOPS_SCM",
@@ -99,8 +100,71 @@ def test_port_credentials_must_come_in_pairs(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(UsageError, match="PORT_CLIENT_SECRET is not set"):
         config.port_settings(args, {"PORT_CLIENT_ID": "id"})
     assert config.port_settings(args, {"PORT_CLIENT_ID": "i", "PORT_CLIENT_SECRET": "s"}).base_url == (
-        "https://api.getport.io"
+        "https://api.port.io"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "url"),
+    [
+        ([], {}, "https://api.port.io"),  # issue 12 D: Port's current EU host is the default
+        (["--port-region", "us"], {}, "https://api.us.port.io"),
+        ([], {"PORT_REGION": "US"}, "https://api.us.port.io"),
+        ([], {"PORT_REGION": "eu"}, "https://api.port.io"),
+        (["--port-region", "us"], {"PORT_BASE_URL": "https://api.getport.io"}, "https://api.getport.io"),
+        (["--port-url", "https://api.us.getport.io/"], {"PORT_REGION": "eu"}, "https://api.us.getport.io"),
+    ],
+)
+def test_port_region_and_url(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], env: dict[str, str], url: str
+) -> None:
+    assert config.port_settings(parse(argv, env, monkeypatch), {}).base_url == url
+
+
+def test_an_unknown_port_region_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(
+        UsageError, match="--port-region/PORT_REGION: 'ap' is not valid; expected one of eu, us"
+    ):
+        config.port_settings(parse([], {"PORT_REGION": "ap"}, monkeypatch), {})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BITBUCKET_TOKEN", "tok\nen"),
+        ("BITBUCKET_TOKEN", "tök€n"),
+        ("BITBUCKET_TOKEN", "tok en"),
+        ("BITBUCKET_ACCESS_TOKEN", "abc\r\nX-Evil: 1"),
+        ("BITBUCKET_ACCESS_TOKEN", "токен"),
+        ("BITBUCKET_USERNAME", "bot\n@example.com"),
+        ("BITBUCKET_USERNAME", "bøt€@example.com"),
+        ("PORT_CLIENT_SECRET", "s\x00ecret"),
+    ],
+)
+def test_a_credential_no_header_can_carry_is_exit_2_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    # issue 12 D: was `unexpected UnicodeEncodeError` (exit 1) or requests' InvalidHeader mid-run.
+    args = parse(["--workspace", "acme"], {}, monkeypatch)
+    env = {"BITBUCKET_USERNAME": "bot@example.com", "BITBUCKET_TOKEN": "tok", "PORT_CLIENT_ID": "i",
+           "PORT_CLIENT_SECRET": "s"}  # fmt: skip
+    if name == "BITBUCKET_ACCESS_TOKEN":
+        del env["BITBUCKET_USERNAME"], env["BITBUCKET_TOKEN"]
+    env[name] = value
+    with pytest.raises(UsageError) as info:
+        config.bitbucket_settings(args, env) if name.startswith("BITBUCKET") else config.port_settings(
+            args, env
+        )
+    assert info.value.message.startswith(f"{name} holds ") and info.value.exit_code == 2
+    assert value.strip() not in info.value.message, "the value itself is never shown"
+
+
+def test_a_latin1_user_name_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = parse(["--workspace", "acme"], {}, monkeypatch)
+    settings = config.bitbucket_settings(
+        args, {"BITBUCKET_USERNAME": "rené@example.com", "BITBUCKET_TOKEN": "t"}
+    )
+    assert settings.username == "rené@example.com"
 
 
 def test_retry_bounds_and_author_format(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -79,6 +79,46 @@ def test_app_password_is_exit_2_and_reported(sb: Sandbox, example: Example, enri
     assert sb.port.runs[example.run_id]["status"] == "FAILURE"
 
 
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"BITBUCKET_TOKEN": "tok€n"},
+        {"BITBUCKET_USERNAME": None, "BITBUCKET_TOKEN": None, "BITBUCKET_ACCESS_TOKEN": "abc\ndef"},
+    ],
+)
+def test_a_credential_no_header_can_carry_is_exit_2_and_port_still_hears(
+    sb: Sandbox, example: Example, enrich: Enricher, env: dict[str, str | None]
+) -> None:
+    # issue 12 D: `unexpected UnicodeEncodeError` (exit 1), or an InvalidHeader that also broke Port
+    # reporting, the Bitbucket header sitting on a session shared with Port.
+    run = enrich(example.payload, **env)
+    name = next(k for k, v in env.items() if v)
+    assert run.code == 2 and run.result["error"].startswith(f"{name} holds "), run.result["error"]
+    assert sb.bitbucket.requests == []
+    assert sb.port.runs[example.run_id]["status"] == "FAILURE"
+    assert run.result["port_run"]["reported"] is True
+
+
+def test_port_and_bitbucket_never_share_a_session(sb: Sandbox, example: Example, enrich: Enricher) -> None:
+    from port_gitops import http
+
+    sessions: list[object] = []
+    real = http.make_session
+
+    def counting(**kwargs: object) -> object:
+        sessions.append(real(**kwargs))  # type: ignore[arg-type]
+        return sessions[-1]
+
+    enrich.monkeypatch.setattr(http, "make_session", counting)
+    run = enrich(example.payload)
+    assert run.code == 0, run.stderr
+    assert len(sessions) == 2 and sessions[0] is not sessions[1]
+    assert all(
+        req.headers.get("authorization", "").startswith("Bearer ") or req.path.endswith("/access_token")
+        for req in sb.port.requests
+    )
+
+
 def test_rejected_port_credentials_are_exit_2_before_any_write(
     sb: Sandbox, example: Example, enrich: Enricher
 ) -> None:
@@ -125,6 +165,22 @@ def test_synchronized_action_is_a_configuration_error(sb: Sandbox, enrich: Enric
     sb.port.create_run("r_sync", synchronized=True)
     run = enrich(ex.payload)
     assert run.code == 2 and "synchronized: false" in run.result["error"]
+
+
+def test_a_run_port_already_finished_is_said_and_not_claimed(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
+    # issue 12 D2: every log and the final status got 422, yet the result said SUCCESS/reported and
+    # stderr said nothing.
+    sb.port.finish_run(example.run_id, "FAILURE")
+    run = enrich(example.payload)
+    assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+    assert run.result["port_run"] == {**run.result["port_run"], "status": "FAILURE", "reported": False}
+    assert f"Port run {example.run_id} is already finished" in run.stderr
+    assert "already finished as FAILURE: it was not set to SUCCESS" in run.stderr
+    assert sb.port.runs[example.run_id]["status"] == "FAILURE"
+    logs = [r for r in sb.port.requests if r.path.endswith("/logs")]
+    assert len(logs) == 1, "after the first 422 no more log lines are sent"
 
 
 def test_no_run_id_skips_reporting_and_says_so(sb: Sandbox, example: Example, enrich: Enricher) -> None:

@@ -287,6 +287,84 @@ def test_a_new_file_in_a_directory_or_in_new_directories_is_created(
     assert git(sb, example, "diff", "--name-only", "main", BRANCH).split() == [path]
 
 
+def test_a_dry_run_on_the_update_path_never_says_it_wrote(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
+    assert enrich(example.payload).code == 0
+    sb.bitbucket.clear()
+    run = enrich(payload(example, lifecycle="Deprecated", port_context={"runId": ""}), "--dry-run")
+    assert run.code == 0 and run.result["outcome"] == "updated"
+    assert "would update pull request #" in run.stderr
+    # issue 12 D: it went on to print "pull request #1 updated".
+    assert " updated:" not in run.stderr and "committed" not in run.stderr
+    assert all(req.method in ("GET", "HEAD") for req in sb.bitbucket.requests)
+
+
+def test_a_fork_pull_request_with_our_branch_name_is_not_taken_for_ours(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
+    # issue 12 D: Cloud's find_open_pr filtered on the branch name only, so the fork's pull request
+    # was taken for ours: our commit went on, and its title and description were overwritten.
+    sb.bitbucket.create_repository(example.workspace, "payments-fork", {"README.md": "a fork\n"})
+    sb.bitbucket.push(example.workspace, "payments-fork", BRANCH, {"port.yml": "- identifier: theirs\n"})
+    sb.bitbucket.push(example.workspace, example.slug, BRANCH, {"port.yml": "- identifier: left-over\n"})
+    fork = sb.bitbucket.repository(example.workspace, "payments-fork")
+    someone = sb.bitbucket.add_user("Fork Owner", email="fork@example.com")
+    theirs = sb.bitbucket.open_fork_pull_request(
+        repo(sb, example), fork, BRANCH, title="Theirs", author=someone
+    )
+    run = enrich(example.payload)
+    assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+    assert run.result["pull_request"]["id"] != theirs.id
+    assert (theirs.title, theirs.state, theirs.description) == ("Theirs", "OPEN", "")
+    ours = repo(sb, example).pull_requests[run.result["pull_request"]["id"]]
+    assert ours.source_repo is None and ours.source == BRANCH
+
+
+def test_twenty_concurrent_runs_with_different_values_all_succeed(
+    sb: Sandbox, example: Example, tmp_path: Path
+) -> None:
+    # issue 12 D: 7 of 20 (Cloud) and 8 of 20 (DC) failed with "kept moving while we wrote it (3 attempts)".
+    import json
+    import os
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_"))}
+    env.update(sb.env())
+    procs = []
+    for number in range(20):
+        run_id = f"r_many{number}"
+        sb.port.create_run(run_id)
+        body = tmp_path / f"p{number}.json"
+        body.write_text(
+            json.dumps(payload(example, domain=f"domain-{number}", port_context={"runId": run_id}))
+        )
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "port_gitops", "enrich", "--payload", str(body), "--json"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        )
+    started = time.monotonic()
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        results.append((proc.returncode, json.loads(out), err.decode()))
+    failed = [err.strip().splitlines()[-1] for code, _, err in results if code != 0]
+    print(
+        f"{sb.scm.__class__.__name__}: {20 - len(failed)}/20 succeeded in {time.monotonic() - started:.1f} s"
+    )
+    assert failed == []
+    [pr] = open_prs(sb, example)
+    final = entity(port_yml(sb, example, BRANCH), "payments")["relations"]["domain"]
+    assert final in {f"domain-{n}" for n in range(20)}
+    assert {r["pull_request"]["id"] for _, r, _ in results} == {pr.id}
+    assert all(sb.port.runs[f"r_many{n}"]["status"] == "SUCCESS" for n in range(20))
+
+
 def test_concurrent_runs_end_with_one_pr_and_one_consistent_port_yml(
     sb: Sandbox, example: Example, tmp_path: Path
 ) -> None:

@@ -50,6 +50,11 @@ def test_an_already_finished_run_is_left_alone(sb: Sandbox) -> None:
     )
     assert proc.returncode == 0, proc.stderr.decode()
     assert sb.port.runs["r_done"]["status"] == "SUCCESS"
+    # issue 12 D: it printed "closed as FAILURE" although the run stayed SUCCESS.
+    err = proc.stderr.decode()
+    assert "already finished as SUCCESS" in err and "closed as FAILURE" not in err.replace(
+        "not closed as", ""
+    )
 
 
 def test_usage_and_input_errors(sb: Sandbox) -> None:

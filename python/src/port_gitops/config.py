@@ -23,7 +23,14 @@ SCM_KINDS = ("bitbucket-cloud", "bitbucket-datacenter", "github", "gitlab")
 _BITBUCKET_KINDS = {"cloud": "bitbucket-cloud", "datacenter": "bitbucket-datacenter"}
 CLOUD_API_URL = "https://api.bitbucket.org"
 CLOUD_WEB_URL = "https://bitbucket.org"
-PORT_API_URL = "https://api.getport.io"
+# Port's API hosts per region (its published spec's `servers`); the legacy api[.us].getport.io hosts
+# still answer and are accepted as --port-url. EU is the default.
+PORT_REGIONS = {"eu": "https://api.port.io", "us": "https://api.us.port.io"}
+PORT_API_URL = PORT_REGIONS["eu"]
+# What an HTTP header (Bearer token, Basic credentials) can carry: visible ASCII for a token or secret,
+# printable Latin-1 for a user name (requests encodes Basic credentials as Latin-1).
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
+_USERNAME_CHARS = re.compile(r"[\x20-\x7e\xa0-\xff]+")
 GITLAB_URL = "https://gitlab.com"
 _AUTHOR = re.compile(r"^[^<>\n]+ <[^<>@\s]+@[^<>\s]+>$")
 
@@ -95,6 +102,24 @@ def _env(environ: Mapping[str, str], name: str) -> Optional[str]:
     return value or None
 
 
+def credential(environ: Mapping[str, str], name: str, *, username: bool = False) -> Optional[str]:
+    """A credential from the environment, refused (exit 2, naming the variable, never the value) when it
+    holds what no HTTP header can carry: a newline, a control or a non-ASCII character. Checked with the
+    settings, before any request, so it never surfaces as a crash in the middle of a run."""
+    value = _env(environ, name)
+    if value is not None and not (_USERNAME_CHARS if username else _TOKEN_CHARS).fullmatch(value):
+        what = (
+            "a control or non-Latin-1 character"
+            if username
+            else "whitespace, a control or a non-ASCII character"
+        )
+        raise UsageError(
+            f"{name} holds {what}, which cannot be sent in an HTTP header; "
+            "set it to the value exactly as issued"
+        )
+    return value
+
+
 def retry_settings(args: argparse.Namespace) -> RetrySettings:
     try:
         attempts = int(args.max_attempts)
@@ -109,16 +134,25 @@ def retry_settings(args: argparse.Namespace) -> RetrySettings:
 
 
 def port_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> PortSettings:
-    client_id, secret = _env(environ, "PORT_CLIENT_ID"), _env(environ, "PORT_CLIENT_SECRET")
+    client_id, secret = credential(environ, "PORT_CLIENT_ID"), credential(environ, "PORT_CLIENT_SECRET")
     if bool(client_id) != bool(secret):
         missing = "PORT_CLIENT_SECRET" if client_id else "PORT_CLIENT_ID"
         raise UsageError(
             f"{missing} is not set; Port credentials need both PORT_CLIENT_ID and PORT_CLIENT_SECRET"
         )
     register_secrets([secret])
-    return PortSettings(
-        base_url=_url(args.port_url, "--port-url/PORT_BASE_URL"), client_id=client_id, client_secret=secret
-    )
+    return PortSettings(base_url=port_base_url(args), client_id=client_id, client_secret=secret)
+
+
+def port_base_url(args: argparse.Namespace) -> str:
+    """--port-url/PORT_BASE_URL when given (it wins), else the host of --port-region/PORT_REGION (eu)."""
+    region = (getattr(args, "port_region", None) or "eu").strip().lower()
+    if region not in PORT_REGIONS:
+        raise UsageError(
+            f"--port-region/PORT_REGION: {region!r} is not valid; expected one of {', '.join(PORT_REGIONS)}"
+        )
+    url = getattr(args, "port_url", None)
+    return _url(url, "--port-url/PORT_BASE_URL") if url else PORT_REGIONS[region]
 
 
 def bitbucket_settings(
@@ -135,8 +169,9 @@ def bitbucket_settings(
     if not scm.startswith("bitbucket-"):
         raise ValueError(f"bitbucket_settings called for --scm {scm}")
     kind = scm[len("bitbucket-") :]
-    username, token = _env(environ, "BITBUCKET_USERNAME"), _env(environ, "BITBUCKET_TOKEN")
-    access_token = _env(environ, "BITBUCKET_ACCESS_TOKEN")
+    username = credential(environ, "BITBUCKET_USERNAME", username=True)
+    token = credential(environ, "BITBUCKET_TOKEN")
+    access_token = credential(environ, "BITBUCKET_ACCESS_TOKEN")
     register_secrets([token, access_token])
     if access_token and (username or token):
         raise UsageError(
@@ -202,7 +237,7 @@ class GitLabSettings:
 
 
 def gitlab_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> GitLabSettings:
-    token = _env(environ, "GITLAB_TOKEN")
+    token = credential(environ, "GITLAB_TOKEN")
     register_secrets([token])
     if not token:
         raise UsageError(

@@ -29,6 +29,7 @@ from port_gitops.portyml import MergeResult, merge, unified_diff
 from port_gitops.portyml.template import placeholder_variable
 from port_gitops.repo_ref import RepoRef
 from port_gitops.result import Result
+from port_gitops.retry import RetryPolicy
 from port_gitops.scm import PullRequest, Scm, ScmConflict
 from port_gitops.scm.base import DRAFT, LABELS, TEAM_REVIEWERS
 from port_gitops.validate import validate_text
@@ -36,7 +37,9 @@ from port_gitops.validate import validate_text
 log = logging.getLogger("port_gitops")
 
 MAX_TITLE = 255  # GitLab's limit for a merge request title (GitHub 256; Bitbucket 255)
-MAX_ROUNDS = 3  # re-read-and-decide rounds after a 409
+# Re-read-and-decide rounds after a 409 (a concurrent run moved the branch), with jittered backoff
+# between them, bounded by --max-wait too: twenty runs for one service at once must all get through.
+MAX_ROUNDS = 12
 _TEXT_PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 
 
@@ -113,8 +116,17 @@ def check_branch_name(name: str, flag: str) -> str:
 class Enrichment:
     """Runs one job against one SCM; fills `result` as it goes (so a failure still reports what is known)."""
 
-    def __init__(self, job: EnrichJob, scm: Scm, progress: Progress, result: Result) -> None:
+    def __init__(
+        self,
+        job: EnrichJob,
+        scm: Scm,
+        progress: Progress,
+        result: Result,
+        *,
+        policy: Optional[RetryPolicy] = None,
+    ) -> None:
         self.job = job
+        self.policy = policy or RetryPolicy()
         self.scm = scm
         self.progress = progress
         self.result = result
@@ -177,16 +189,19 @@ class Enrichment:
     def run(self) -> Result:
         job = self.job
         self.progress.step(self._text(job.action.texts.started, None, markdown=False))
+        started = self.policy.now()
         for round_no in range(1, MAX_ROUNDS + 1):
             try:
                 self._decide()
                 return self.result
             except ScmConflict as exc:
-                if round_no == MAX_ROUNDS:
+                wait = self.policy.pause(round_no, started) if round_no < MAX_ROUNDS else None
+                if wait is None:
                     raise JobFailedError(
-                        f"{self.branch} kept moving while we wrote it ({MAX_ROUNDS} attempts): {exc.message}"
+                        f"{self.branch} kept moving while we wrote it ({round_no} attempts in "
+                        f"{self.policy.now() - started:.0f} s): {exc.message}"
                     ) from exc
-                self.progress.step(f"conflict: {exc.message}; re-reading and deciding again")
+                self.progress.step(f"conflict: {exc.message}; re-read and decided again after {wait:.1f} s")
                 self._content_cache.clear()
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -267,7 +282,12 @@ class Enrichment:
         )
         self._set_pr(updated if isinstance(updated, PullRequest) else pr)
         result.outcome = "updated"
-        self.progress.step(f"pull request #{pr.id} updated: {pr.url}")
+        self._did(f"pull request #{pr.id} updated: {pr.url}")
+
+    def _did(self, message: str) -> None:
+        """A step that wrote something: a dry run said what it would do, and never says it did."""
+        if not self.job.dry_run:
+            self.progress.step(message)
 
     def _fresh_branch(self, tip: str, base_tip: str, content: bytes) -> bool:
         return self._read(tip) == content and self.scm.commit_parents(tip)[:1] == [base_tip]
@@ -280,8 +300,9 @@ class Enrichment:
         pr = scm.find_open_pr(self.branch)
         if pr is not None:
             self._write(f"decline redundant pull request #{pr.id}", lambda: scm.decline_pr(pr))
-            self.progress.step(f"pull request #{pr.id} is no longer needed; declined: {pr.url}")
-            result.warnings.append(f"declined redundant pull request #{pr.id}")
+            if not self.job.dry_run:
+                self.progress.step(f"pull request #{pr.id} is no longer needed; declined: {pr.url}")
+                result.warnings.append(f"declined redundant pull request #{pr.id}")
 
     def _create(self, base: str, base_tip: str, content: bytes, desired: MergeResult) -> None:
         # The default reviewers do not depend on the commit: read them while it is being written.

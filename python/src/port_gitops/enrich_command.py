@@ -94,10 +94,13 @@ class EnrichCommand:
         scm_settings = config.scm_settings(args, self.environ)
         self.result.scm = scm_settings.scm
         job = self._job(collected, scm_settings)
+        from port_gitops.http import make_session
         from port_gitops.wiring import make_scm
 
-        _, session, policy = self._port_access
-        scm = make_scm(scm_settings, job.repo, session=session, policy=policy)
+        # One session per outside system: nothing one library puts on its session (atlassian-python-api
+        # stores Bitbucket's credential there) can reach the other service's requests.
+        _, _, policy = self._port_access
+        scm = make_scm(scm_settings, job.repo, session=make_session(ca_bundle=args.ca_bundle), policy=policy)
         reporter = self.reporter
         if reporter is not None:
             # The token overlaps the first SCM reads; a Port 401 is still exit 2 before any write.
@@ -106,7 +109,7 @@ class EnrichCommand:
             port_log=reporter.log if reporter is not None else (lambda m: None),
             before_write=reporter.ready if reporter is not None else (lambda: None),
         )
-        Enrichment(job, scm, progress, self.result).run()
+        Enrichment(job, scm, progress, self.result, policy=policy).run()
         progress.step(f"finished: {self.result.outcome}")
         try:
             self._finish("SUCCESS", self.result.outcome, self._summary())

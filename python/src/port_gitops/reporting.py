@@ -33,6 +33,7 @@ class RunReporter:
         self.client = client
         self.run = run
         self.unreachable: Optional[str] = None
+        self.closed = False  # Port had already finished the run: nothing more can be added to it
         self._changed = threading.Condition()
         self._queued: deque[Tuple[str, str]] = deque()  # ("token", "") or ("log", line), in order
         self._sending = False
@@ -96,8 +97,11 @@ class RunReporter:
         try:
             if kind == "token":
                 self.client.authenticate()
-            elif not self.unreachable:
-                self.client.log(self.run.id, text)
+            elif not (self.unreachable or self.closed) and not self.client.log(self.run.id, text):
+                self.closed = True
+                log.warning(
+                    "Port run %s is already finished: its log and status are left as they are", self.run.id
+                )
         except UsageError:
             raise
         except PortGitopsError as exc:
@@ -166,5 +170,13 @@ class RunReporter:
         self.flush()
         assert self.client is not None and self.run.id is not None
         self.run.status = status
-        self.client.finish(self.run.id, status=status, label=label, links=links, summary=summary)
-        self.run.reported = True
+        finished = self.client.finish(self.run.id, status=status, label=label, links=links, summary=summary)
+        # The truth: a run Port had already finished keeps its status, and ours was not recorded.
+        self.run.status, self.run.reported = finished.status, not finished.already_finished
+        if finished.already_finished:
+            log.warning(
+                "Port run %s was already finished as %s: it was not set to %s",
+                self.run.id,
+                finished.status,
+                status,
+            )

@@ -202,6 +202,19 @@ class RetryPolicy:
         state.reason, state.wait, state.attempt = reason, wait, attempt + 1
         return True
 
+    def now(self) -> float:
+        return self._clock()
+
+    def pause(self, attempt: int, started: float) -> Optional[float]:
+        """Sleep the jittered backoff before attempt `attempt + 1` of something that is not one request
+        (re-deciding after a conflict) and return it; None, without sleeping, when it would overrun the
+        time budget counted from `started` (a `now()`)."""
+        wait = self._backoff(attempt)
+        if self._clock() - started + wait > self.max_wait:
+            return None
+        self._sleep(wait)
+        return wait
+
     def _backoff(self, attempt: int) -> float:
         base = min(self.backoff_max, self.backoff_initial * 2.0 ** (attempt - 1))
         return base / 2 + random.uniform(0, base / 2)  # noqa: S311 - jitter, not cryptography

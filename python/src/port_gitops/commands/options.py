@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any, Optional, Sequence
 
-from port_gitops.config import GITLAB_URL, PORT_API_URL, SCM_KINDS
+from port_gitops.config import GITLAB_URL, PORT_REGIONS, SCM_KINDS
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -60,10 +60,17 @@ def add_port_flags(parser: argparse.ArgumentParser) -> None:
     )
     env_flag(
         group,
+        "--port-region",
+        env="PORT_REGION",
+        help="eu or us: Port's API host of that region ("
+        + ", ".join(f"{name} {url}" for name, url in PORT_REGIONS.items())
+        + "); default eu",
+    )
+    env_flag(
+        group,
         "--port-url",
         env="PORT_BASE_URL",
-        default=PORT_API_URL,
-        help="Port API base URL (US region: https://api.us.getport.io)",
+        help="Port API base URL; wins over --port-region (legacy https://api[.us].getport.io work too)",
     )
 
 

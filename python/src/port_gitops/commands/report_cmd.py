@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if message:
             client.log(args.run_id, message)
-        client.finish(
+        finished = client.finish(
             args.run_id,
             status=args.status,
             label=args.status.lower(),
@@ -66,6 +66,14 @@ def run(args: argparse.Namespace) -> int:
         )
     except PortReportError as exc:
         raise JobFailedError(exc.message) from exc
+    if finished.already_finished:
+        logging.getLogger("port_gitops").warning(
+            "run %s was already finished as %s: left unchanged (not closed as %s)",
+            args.run_id,
+            finished.status,
+            args.status,
+        )
+        return 0
     logging.getLogger("port_gitops").info("run %s closed as %s", args.run_id, args.status)
     return 0
 

@@ -184,7 +184,7 @@ class BitbucketCloudSandbox(CodeHost):
             },
             "state": pr.state,
             "author": self.user_json(pr.author),
-            "source": self._endpoint(repo, pr.source, pr.source_commit),
+            "source": self._endpoint(pr.source_repo or repo, pr.source, pr.source_commit),
             "destination": self._endpoint(repo, pr.destination, pr.destination_commit),
             "merge_commit": {"hash": pr.merge_commit[:SHORT_HASH]} if pr.merge_commit else None,
             "comment_count": 0,

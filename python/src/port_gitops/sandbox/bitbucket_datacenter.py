@@ -244,7 +244,7 @@ class BitbucketDataCenterSandbox(CodeHost):
             "draft": pr.draft,
             "createdDate": epoch_ms(pr.created_on),
             "updatedDate": epoch_ms(pr.updated_on),
-            "fromRef": self._ref(repo, pr.source, pr.source_commit),
+            "fromRef": self._ref(pr.source_repo or repo, pr.source, pr.source_commit),
             "toRef": self._ref(repo, pr.destination, pr.destination_commit),
             "locked": False,
             "author": self._participant(pr.author, "AUTHOR"),

@@ -378,6 +378,7 @@ class DataCenterApi:
                 pr
                 for pr in repo.pull_requests.values()
                 if state in ("ALL", pr.state)
+                and (direction == "INCOMING" or pr.source_repo is None)  # OUTGOING: from this repository
                 and (
                     at is None
                     or at == f"refs/heads/{pr.source if direction == 'OUTGOING' else pr.destination}"
@@ -415,7 +416,11 @@ class DataCenterApi:
         with repo.lock:
             self.host.sync(repo)
             for pr in repo.pull_requests.values():
-                if pr.state == OPEN and (pr.source, pr.destination) == (source, destination):
+                if (
+                    pr.state == OPEN
+                    and pr.source_repo is None
+                    and (pr.source, pr.destination) == (source, destination)
+                ):
                     return error(
                         409,
                         "Only one pull request may be open for a given source and target branch",

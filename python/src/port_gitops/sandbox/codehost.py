@@ -91,6 +91,7 @@ class PullRequest:
     merge_commit: Optional[str] = None
     closed_by: Optional[Account] = None
     reason: str = ""
+    source_repo: Optional[HostedRepository] = None  # a fork's pull request; None: from the same repository
 
 
 class PullRequestRefused(Exception):
@@ -369,8 +370,9 @@ class CodeHost:
             branches = repo.git.branches() if open_prs else {}
             for pr in open_prs:
                 pr.destination_commit = branches.get(pr.destination, pr.destination_commit)
-                if pr.source in branches:
-                    pr.source_commit = branches[pr.source]
+                sources = branches if pr.source_repo is None else pr.source_repo.git.branches()
+                if pr.source in sources:
+                    pr.source_commit = sources[pr.source]
                 else:
                     self._close(pr, DECLINED, self.maintainer, reason="The source branch was deleted")
 
@@ -378,6 +380,24 @@ class CodeHost:
     def _close(pr: PullRequest, state: str, by: Account, reason: str = "") -> None:
         pr.state, pr.closed_by, pr.reason, pr.updated_on = state, by, reason, now_iso()
         pr.version += 1
+
+    def open_fork_pull_request(
+        self, repo: HostedRepository, fork: HostedRepository, branch: str, *, title: str, author: Account
+    ) -> PullRequest:
+        """An OPEN pull request from `branch` of `fork` into `repo`'s main branch (no merge checks: it
+        only has to be listed, as someone else's pull request that happens to use our branch name)."""
+        with repo.lock:
+            tip = fork.tip(branch)
+            if tip is None:
+                raise ValueError(f"{fork.full_name} has no branch {branch}")
+            pr = PullRequest(
+                id=max(repo.pull_requests, default=0) + 1, title=title, description="", source=branch,
+                destination=repo.main_branch, author=author, reviewers=[], close_source_branch=False,
+                created_on=now_iso(), updated_on=now_iso(), source_commit=tip,
+                destination_commit=repo.tip(repo.main_branch), source_repo=fork,
+            )  # fmt: skip
+            repo.pull_requests[pr.id] = pr
+            return pr
 
     def open_pull_request(
         self,
@@ -406,7 +426,11 @@ class CodeHost:
             if repo.git.is_ancestor(source_tip, destination_tip):
                 raise PullRequestRefused(PullRequestRefused.NO_CHANGES, source)
             for pr in repo.pull_requests.values():
-                if pr.state == OPEN and (pr.source, pr.destination) == (source, destination):
+                if (
+                    pr.state == OPEN
+                    and pr.source_repo is None
+                    and (pr.source, pr.destination) == (source, destination)
+                ):
                     pr.title, pr.description, pr.reviewers = title, description, reviewers
                     pr.close_source_branch, pr.updated_on = close_source_branch, now_iso()
                     self.sync(repo)

@@ -270,7 +270,7 @@ class GitLabSandbox(CodeHost):
             "assignees": [],
             "assignee": None,
             "reviewers": [self.user_json(account) for account in pr.reviewers],
-            "source_project_id": project_id,
+            "source_project_id": self.project_id(pr.source_repo) if pr.source_repo else project_id,
             "target_project_id": project_id,
             "labels": list(pr.labels),
             "draft": is_draft(pr.title),

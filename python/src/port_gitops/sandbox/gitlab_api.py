@@ -376,7 +376,12 @@ class GitLabApi:
         with repo.lock:
             self.host.sync(repo)
             existing = next(
-                (pr for pr in repo.pull_requests.values() if pr.state == OPEN and pr.source == source), None
+                (
+                    pr
+                    for pr in repo.pull_requests.values()
+                    if pr.state == OPEN and pr.source == source and pr.source_repo is None
+                ),
+                None,
             )
             if existing is not None:
                 return error(

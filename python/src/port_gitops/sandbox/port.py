@@ -173,6 +173,11 @@ class PortSandbox:
         with self._lock:
             self._runs[run_id] = _Run(run_id, synchronized, entity)
 
+    def finish_run(self, run_id: str, status: str) -> None:
+        """End a run as something else did (an earlier attempt, a person in Port's UI)."""
+        with self._lock:
+            self._runs[run_id].end(status)
+
     @property
     def runs(self) -> dict[str, dict[str, Any]]:
         """A snapshot: {run id: {status, statusLabel, link, summary, externalRunId, synchronized,

@@ -69,6 +69,13 @@ def _listing(response: requests.Response) -> bool:
     return isinstance(body, dict) and isinstance(body.get("values"), list) and "pagelen" in body
 
 
+def _from(pr: Any) -> str:
+    # The lower-cased full name of the repository a pull request comes from.
+    source = pr.get("source") if isinstance(pr, dict) else None
+    repository = source.get("repository") if isinstance(source, dict) else None
+    return str(repository.get("full_name") or "").lower() if isinstance(repository, dict) else ""
+
+
 def _bbql(value: str) -> str:
     """A BBQL string literal's content: backslashes and double quotes escaped."""
     return value.replace("\\", "\\\\").replace('"', '\\"')
@@ -289,8 +296,12 @@ class CloudScm:
             idempotent=True,
             params={"q": f'source.branch.name="{_bbql(branch)}" AND state="OPEN"'},
         )
-        values = self._json(response, what).get("values") or []
-        return _pull_request(values[0]) if values else None
+        # Only ours: a fork's pull request may use the same branch name (compared without case, as the
+        # workspace in a payload's URL may be spelled differently from Bitbucket's full_name).
+        ours = [
+            pr for pr in self._json(response, what).get("values") or [] if _from(pr) == self.full_name.lower()
+        ]
+        return _pull_request(ours[0]) if ours else None
 
     def default_reviewers(self) -> list[str]:
         """The repository's and its project's default reviewers (Cloud does not add them to API-made PRs)."""

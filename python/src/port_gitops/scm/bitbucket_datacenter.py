@@ -171,6 +171,9 @@ class DataCenterScm:
                 "the user's name as BITBUCKET_USERNAME",
                 status=status,
             )
+        if commit and status == 404 and _is(response, "NoSuchBranchException"):
+            # A concurrent run deleted the branch to recreate it: re-read and decide again, like a 409.
+            return ScmConflict(f"{prefix}: {text}", status=status)
         if status == 403:
             if commit and self._credential == "BITBUCKET_ACCESS_TOKEN":
                 text += (
