@@ -1,7 +1,7 @@
 """`python -m port_gitops enrich` against the sandbox, as a subprocess, with the requests it caused.
 
 `measure_flavour` runs the three scenarios of a service (first run, unchanged re-run, changed re-run)
-on fresh repositories, `runs` times, for one Bitbucket flavour.
+on fresh repositories, `runs` times, for one SCM flavour.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from processes import BenchError, run_timed
 from port_gitops.sandbox import RecordedRequest, Sandbox
 from port_gitops.sandbox.example import seed_example
 
-READS = ("GET", "HEAD", "OPTIONS")
 TOKEN_PATH = "/v1/auth/access_token"
 
 # (label, expected outcome, how the payload differs from the seeded one)
@@ -36,12 +35,9 @@ class Enrichment:
     outcome: str
     seconds: float
     max_rss_mb: float
-    bitbucket: list[RecordedRequest]
+    bitbucket: list[RecordedRequest]  # the SCM's requests, whatever the flavour
     port: list[RecordedRequest]
-
-    @property
-    def writes(self) -> int:
-        return sum(request.method not in READS for request in self.bitbucket)
+    writes: int  # of the SCM's requests, as the flavour counts them (GitHub's GraphQL query reads)
 
     @property
     def tokens(self) -> int:
@@ -50,7 +46,11 @@ class Enrichment:
 
 def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
     """This machine's environment pointed at the sandbox (any real Port/Bitbucket settings dropped)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_", "BUILD_URL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PORT_", "BITBUCKET_", "GITHUB_", "BUILD_URL"))
+    }
     env.update(sandbox.env())
     return env
 
@@ -71,7 +71,12 @@ def enrich(
     if outcome != expect:
         raise BenchError(f"enrich {run_id}: outcome {outcome}, expected {expect}")
     return Enrichment(
-        outcome, done.seconds, done.max_rss_mb, sandbox.bitbucket.requests, sandbox.port.requests
+        outcome,
+        done.seconds,
+        done.max_rss_mb,
+        sandbox.scm.requests,
+        sandbox.port.requests,
+        len(sandbox.scm.writes()),
     )
 
 

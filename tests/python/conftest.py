@@ -37,7 +37,9 @@ def run_cli(
     """Run the installed console script as a user would (falls back to `python -m port_gitops`)."""
     exe = shutil.which("port-gitops", path=str(Path(sys.executable).parent))
     cmd = [exe] if exe else [sys.executable, "-m", "port_gitops"]
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_", "X_PORT"))}
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_", "GITHUB_", "X_PORT"))
+    }
     full_env.update(env or {})
     return subprocess.run(
         [*cmd, *args], input=stdin, capture_output=True, env=full_env, cwd=cwd, timeout=120, check=False

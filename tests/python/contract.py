@@ -29,6 +29,11 @@ Where a published spec cannot describe the real API, the adaptation is named her
   everything before `/rest` is dropped and `1.0` read as `latest`. The spec declares no security on
   any operation (and models no bearer tokens), so credentials are not checked here. Multipart bodies
   (`PUT browse/{path}`) are parsed and their fields checked against the form schema by hand.
+- GitHub: GitHub's REST description (Octokit's publication) declares no security at all, so
+  credentials are not checked here (the sandbox checks them). `{ref}` of `git/refs/{ref}` and `{path}`
+  of `contents/{path}` hold `/` (`heads/port/enrich-x`). `POST /graphql` is not part of the REST
+  description: it is checked by hand (a JSON `{"query", "variables"}` with a bearer/token credential,
+  the query being the one branch-tips query the client sends).
 - Port: the YAML has unquoted `=` scalars (PyYAML's YAML 1.1 `value` tag) and `\\p{L}` in patterns,
   which Python's `re` lacks; the first is loaded as a plain string, the second replaced by `\\w`.
 """
@@ -54,7 +59,13 @@ SLASHED_PARAMS = {
     "cloud": frozenset({"path", "name"}),
     "datacenter": frozenset({"path"}),
     "port": frozenset(),
+    "github": frozenset({"path", "ref"}),
 }
+GRAPHQL_TIPS = re.compile(
+    r"query\(\$owner: String!, \$name: String!(, \$q\d+: String!)+\) "
+    r"\{ repository\(owner: \$owner, name: \$name\) \{ (b\d+: ref\(qualifiedName: \$q\d+\) \{ target \{ oid"
+    r" \.\.\. on Commit \{ tree \{ oid \} \} \} \} ?)+\} \}"
+)
 SHA_PATTERN = re.compile(r"[0-9a-f]{7,40}")
 AUTHOR_PATTERN = re.compile(r"[^<>]+ <[^<>@\s]+@[^<>\s]+>")
 
@@ -110,6 +121,16 @@ def _replace_unicode_classes(node: Any) -> Any:
     return node
 
 
+def _deref(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """A `{"$ref": "#/components/..."}` parameter (GitHub's spec shares them) as its definition."""
+    while "$ref" in node:
+        target: Any = document
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
 def _routes(document: dict[str, Any], slashed: frozenset[str]) -> tuple[Route, ...]:
     routes = []
     for template, item in document["paths"].items():
@@ -126,8 +147,11 @@ def _routes(document: dict[str, Any], slashed: frozenset[str]) -> tuple[Route, .
                 "servers",
             ) or not isinstance(operation, dict):
                 continue
-            params = {(p["name"], p["in"]): p for p in item.get("parameters") or []}
-            params.update({(p["name"], p["in"]): p for p in operation.get("parameters") or []})
+            declared = [
+                _deref(document, p)
+                for p in [*(item.get("parameters") or []), *(operation.get("parameters") or [])]
+            ]
+            params = {(p["name"], p["in"]): p for p in declared}
             routes.append(
                 Route(
                     method.upper(),
@@ -177,7 +201,17 @@ def load_spec(flavour: str) -> Spec:
             OAS31Validator,
             ("bearer ",),
         )
-    raise ValueError(f"unknown flavour {flavour!r}: use 'cloud', 'datacenter' or 'port'")
+    if flavour == "github":
+        document = json.loads(require_spec("github.openapi.json").read_text("utf-8"))
+        return Spec(
+            "github",
+            "",
+            document,
+            _routes(document, SLASHED_PARAMS["github"]),
+            OAS30WriteValidator,
+            ("bearer ", "token "),
+        )
+    raise ValueError(f"unknown flavour {flavour!r}: use 'cloud', 'datacenter', 'github' or 'port'")
 
 
 def _schema_errors(spec: Spec, instance: Any, schema: Mapping[str, Any]) -> list[str]:
@@ -369,8 +403,33 @@ def _body_problems(spec: Spec, route: Route, request: Recorded) -> list[str]:
     return [f"body: {e}" for e in _schema_errors(spec, instance, media.get("schema", {}))]
 
 
+def _graphql_problems(request: Recorded) -> list[str]:
+    """GitHub's `POST /graphql`, outside the REST description (see the module docstring)."""
+    problems = []
+    if request.method.upper() != "POST":
+        problems.append(f"GraphQL takes POST, not {request.method}")
+    if not request.headers.get("authorization", "").lower().startswith(("bearer ", "token ")):
+        problems.append("GraphQL requires authentication; Authorization is absent or of another scheme")
+    try:
+        body = json.loads(request.body.decode("utf-8"))
+    except ValueError as exc:
+        return [*problems, f"body is not JSON: {exc}"]
+    if not isinstance(body, dict) or set(body) != {"query", "variables"}:
+        return [*problems, 'body must be {"query", "variables"}']
+    if not GRAPHQL_TIPS.fullmatch(" ".join(str(body["query"]).split())):
+        problems.append("not the branch-tips query")
+    variables = body["variables"]
+    if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
+        problems.append("variables must be strings")
+    elif any(not v.startswith("refs/heads/") for k, v in variables.items() if re.fullmatch(r"q\d+", k)):
+        problems.append("each $qN must be a qualified branch name (refs/heads/...)")
+    return problems
+
+
 def request_problems(request: Recorded, flavour: str) -> list[str]:
     """Everything wrong with one request, as readable lines (empty when it matches the spec)."""
+    if flavour == "github" and request.path == "/graphql":
+        return _graphql_problems(request)
     spec = load_spec(flavour)
     route, path_params, problems = _find_route(spec, request.method.upper(), request.path)
     if route is None:
@@ -394,6 +453,9 @@ def operations(requests: Iterable[Recorded], flavour: str) -> list[str]:
     spec = load_spec(flavour)
     found = []
     for request in requests:
+        if flavour == "github" and request.path == "/graphql":
+            found.append(f"{request.method.upper()} /graphql")
+            continue
         route, _, _ = _find_route(spec, request.method.upper(), request.path)
         found.append(f"{request.method.upper()} {route.template if route else '?'}")
     return found
@@ -401,7 +463,7 @@ def operations(requests: Iterable[Recorded], flavour: str) -> list[str]:
 
 def assert_requests_match_spec(recorded_requests: Iterable[Recorded], flavour: str = "cloud") -> None:
     """Fail with one line per problem unless every recorded request matches the spec ("cloud",
-    "datacenter" or "port")."""
+    "datacenter", "github" or "port")."""
     requests = list(recorded_requests)
     assert requests, f"no {flavour} requests were recorded: nothing to check"
     problems = [

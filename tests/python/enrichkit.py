@@ -52,7 +52,7 @@ class Enricher:
         import os
 
         for name in list(os.environ):
-            if name.startswith(("PORT_", "BITBUCKET_", "X_PORT", "x_port")) or name == "BUILD_URL":
+            if name.startswith(("PORT_", "BITBUCKET_", "GITHUB_", "X_PORT", "x_port")) or name == "BUILD_URL":
                 self.monkeypatch.delenv(name)
         for name, value in {**self.sb.env(), **overrides}.items():
             if value is not None:

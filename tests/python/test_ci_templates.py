@@ -256,9 +256,8 @@ def test_github_workflow_enriches_and_the_tool_reports_once(sb: Sandbox, github:
     assert "Close the Port run if port-gitops could not" not in job.steps
     run = sb.port.runs["r_gh_ok"]
     assert run["status"] == "SUCCESS" and len(_status_writes(sb, "r_gh_ok")) == 1
-    assert "https://github.com/acme/port-actions/actions/runs/4242" in run["link"], (
-        "BUILD_URL is the run page"
-    )
+    server = sb.scm_web_url if sb.flavour == "github" else "https://github.com"  # github.server_url
+    assert f"{server}/acme/port-actions/actions/runs/4242" in run["link"], "BUILD_URL is the run page"
     assert len(sb.scm.pull_requests(example.workspace, example.slug)) == 1
 
 

@@ -22,6 +22,9 @@ def parse(argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch)
         "PORT_GITOPS_MAX_ATTEMPTS",
         "BITBUCKET_PROJECT",
         "PORT_GITOPS_SCM",
+        "GITHUB_OWNER",
+        "GITHUB_API_URL",
+        "GITHUB_WEB_URL",
     ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
@@ -245,3 +248,58 @@ def test_gitlab_configuration_errors(
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(UsageError, match=message):
         config.scm_settings(parse(["--scm", "gitlab", *argv], env, monkeypatch), env)
+
+
+GH_TOKEN = {"GITHUB_TOKEN": "ghp_secret-token"}
+
+
+def test_github_defaults_ghes_urls_and_the_owner_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = parse(["--scm", "github", "--owner", "acme"], {}, monkeypatch)
+    settings = config.scm_settings(args, {**GH_TOKEN, "PORT_GITOPS_ALLOWED_OWNERS": "platform, "})
+    assert isinstance(settings, config.GitHubSettings)
+    assert (settings.scm, settings.api_url, settings.web_url) == (
+        "github",
+        "https://api.github.com",
+        "https://github.com",
+    )
+    assert settings.allowed_owners == ("acme", "platform") and settings.token == "ghp_secret-token"
+    env = {
+        "GITHUB_OWNER": "acme",
+        "GITHUB_API_URL": "https://ghe.example/api/v3/",
+    }
+    server = {"GITHUB_SERVER_URL": "https://ghe.example"}  # what GitHub Actions sets
+    settings = config.scm_settings(parse(["--scm", "github"], env, monkeypatch), {**GH_TOKEN, **server})
+    assert (settings.api_url, settings.web_url, settings.owner) == (
+        "https://ghe.example/api/v3",
+        "https://ghe.example",
+        "acme",
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "GitHub credentials missing: set GITHUB_TOKEN"),
+        ({"GITHUB_APP_ID": "12"}, "GITHUB_APP_PRIVATE_KEY missing"),
+        ({**GH_TOKEN, "GITHUB_APP_ID": "12"}, "not both"),
+        ({"GITHUB_APP_ID": "my-app", "GITHUB_APP_PRIVATE_KEY": "-----BEGIN x"}, "numeric id"),
+        ({"GITHUB_APP_ID": "12", "GITHUB_APP_PRIVATE_KEY": "not a pem"}, "PEM form"),
+    ],
+)
+def test_github_credential_errors(env: dict[str, str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = parse(["--scm", "github", "--owner", "acme"], {}, monkeypatch)
+    with pytest.raises(UsageError, match=message):
+        config.scm_settings(args, env)
+
+
+def test_github_owner_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UsageError, match="--owner/GITHUB_OWNER is required"):
+        config.scm_settings(parse(["--scm", "github"], {}, monkeypatch), GH_TOKEN)
+
+
+def test_github_app_key_stored_on_one_line_with_escaped_newlines(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = parse(["--scm", "github", "--owner", "acme"], {}, monkeypatch)
+    one_line = "-----BEGIN RSA PRIVATE KEY-----\\nMIIEabc\\n-----END RSA PRIVATE KEY-----\\n"
+    settings = config.scm_settings(args, {"GITHUB_APP_ID": "12", "GITHUB_APP_PRIVATE_KEY": one_line})
+    assert isinstance(settings, config.GitHubSettings)
+    assert settings.app_private_key == one_line.replace("\\n", "\n")

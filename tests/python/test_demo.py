@@ -30,3 +30,11 @@ def test_demo_runs_the_set_ownership_action() -> None:
     assert "+    onCall: true" in out and "+    owners: [platform, sre]" in out
     assert "Port run r_demo_1: SUCCESS (created)" in out
     assert out.rstrip().endswith("demo: OK")
+
+
+def test_demo_plays_github_too() -> None:
+    proc = run_cli("demo", "--scm", "github")
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr.decode() + out
+    assert "Sandbox: github" in out and "outcome created" in out and "outcome unchanged" in out
+    assert "/acme/payments/pull/1" in out and out.rstrip().endswith("demo: OK")

@@ -35,7 +35,7 @@ def enrich(
 
 
 def nothing_written(sb: Sandbox) -> bool:
-    return all(req.method == "GET" for req in sb.bitbucket.requests)
+    return sb.scm.writes() == []
 
 
 def test_invalid_enum_is_exit_3_reported_and_nothing_written(
@@ -286,7 +286,7 @@ def test_an_invalid_entity_we_would_write_is_invalid_input(
     run = enrich(ex.payload, "--template", str(template))
     assert run.code == 3, run.stderr
     assert "domain" in run.result["error"]
-    assert all(req.method == "GET" for req in sb.bitbucket.requests), "nothing committed"
+    assert nothing_written(sb), "nothing committed"
     assert sb.port.runs["r_bad_template"]["status"] == "FAILURE"
 
 
@@ -313,4 +313,4 @@ def test_a_port_yml_that_is_not_utf8_is_invalid_input_and_left_alone(sb: Sandbox
     )
     run = enrich(ex.payload)
     assert run.code == 3 and "not UTF-8" in run.result["error"]
-    assert all(req.method == "GET" for req in sb.bitbucket.requests)
+    assert nothing_written(sb)

@@ -19,6 +19,7 @@ BRANCH = "port/enrich-payments"
 REPO = r"^/2\.0/repositories/acme/payments"
 DC = r"^/bitbucket/rest/api/1\.0/projects/ACME/repos/payments"
 GL = r"^/gitlab/api/v4/projects/acme%2Fpayments"
+GH = r"^/repos/acme/payments"
 PORT_STEPS = {
     "Port token": ("port", "POST", r"^/v1/auth/access_token$", True),
     "Port log": ("port", "POST", r"^/v1/actions/runs/[^/]+/logs$", True),
@@ -55,6 +56,16 @@ STEPS = {
         "create PR": ("bitbucket", "POST", GL + r"/merge_requests$", True),
         **PORT_STEPS,
     },
+    "github": {
+        "read repository": ("bitbucket", "GET", GH + r"$", False),
+        "read branch tips": ("bitbucket", "POST", r"^/graphql$", False),  # a query: reads only
+        "read port.yml": ("bitbucket", "GET", GH + r"/contents/port\.yml$", False),
+        "tree": ("bitbucket", "POST", GH + r"/git/trees$", True),
+        "commit": ("bitbucket", "POST", GH + r"/git/commits$", True),
+        "create branch": ("bitbucket", "POST", GH + r"/git/refs$", True),
+        "create PR": ("bitbucket", "POST", GH + r"/pulls$", True),
+        **PORT_STEPS,
+    },
 }
 FAULTS: dict[str, dict[str, Any]] = {
     "429": {"status": 429},
@@ -72,10 +83,54 @@ WRITE_APPLIED = {
 }
 
 
+# GitHub's own answers: a secondary rate limit (a 403, retried like a 429), and a write that happened
+# but answered 422 (a replayed create meets what the first one made: taken over, never duplicated), or
+# a pull request refused because GitHub does not see the branch created a moment ago yet.
+GH_SECONDARY = b'{"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}'
+GITHUB_FAULTS: dict[str, dict[str, Any]] = {
+    "403 secondary rate limit": {"status": 403, "body": GH_SECONDARY},
+    "403 secondary rate limit Retry-After": {"status": 403, "body": GH_SECONDARY, "retry_after": "1"},
+}
+GITHUB_STEP_FAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "create branch": {
+        "422 after create": {
+            "status": 422,
+            "apply": True,
+            "body": b'{"message": "Reference already exists"}',
+        },
+    },
+    "create PR": {
+        "422 after create": {
+            "status": 422,
+            "apply": True,
+            "body": b'{"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom",'
+            b' "message": "A pull request already exists for acme:port/enrich-payments."}]}',
+        },
+        "422 head not visible yet": {
+            "status": 422,
+            "body": b'{"message": "Validation Failed", "errors": [{"resource": "PullRequest", "field": "head",'
+            b' "code": "invalid"}]}',
+        },
+    },
+}
+
+
+# Faults met without a retry: the 422 of a replayed create is recognised and said so.
+MET_WITHOUT_RETRY = {"422 after create": "exists already"}
+
+
+def faults_of(flavour: str, step: str, write: bool) -> dict[str, dict[str, Any]]:
+    faults = {**FAULTS, **(WRITE_APPLIED if write else {})}
+    if flavour == "github" and not step.startswith("Port"):
+        faults.update(GITHUB_FAULTS)
+        faults.update(GITHUB_STEP_FAULTS.get(step, {}))
+    return faults
+
+
 def cells() -> Iterator[Any]:
     for flavour in FLAVOURS:
         for step, (_, _, _, write) in STEPS[flavour].items():
-            faults = {**FAULTS, **(WRITE_APPLIED if write else {})}
+            faults = faults_of(flavour, step, write)
             for name in faults:
                 if name == "timeout" and step not in ("read port.yml", "commit", "Port status"):
                     continue  # each timeout costs a real second; three steps cover read, write and Port
@@ -112,7 +167,7 @@ def check_cell(
 ) -> None:
     example: Example = seed_example(sb)
     server, method, path, write = STEPS[flavour][step]
-    spec = {**FAULTS, **WRITE_APPLIED}[fault]
+    spec = faults_of(flavour, step, write)[fault]
     target = sb.bitbucket if server == "bitbucket" else sb.port
     target.faults.add(method, path, times=1, **spec)
     run = Enricher(sb, tmp_path, monkeypatch, capsys)(example.payload)
@@ -147,8 +202,10 @@ def check_cell(
         return  # a log line is never replayed (it could duplicate); losing one is acceptable
     if "Retry-After" in fault:
         assert 1.0 in run.waits, "Retry-After is honoured"
-    if fault in ("429", "502", "503", "504") or (fault == "500" and not write):
+    if fault in ("429", "502", "503", "504", "422 head not visible yet") or (fault == "500" and not write):
         assert run.waits, f"{step} was retried"
+    if fault.startswith("403 secondary"):
+        assert run.waits, f"{step} was retried after GitHub's secondary rate limit"
 
 
 def test_repeated_429_without_retry_after_gives_up_within_budget(

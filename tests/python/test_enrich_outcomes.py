@@ -104,7 +104,7 @@ def test_same_payload_again_is_unchanged_and_writes_nothing(
     assert second.code == 0 and second.result["outcome"] == "unchanged"
     assert second.result["commit"] == first.result["commit"]
     assert second.result["pull_request"] == first.result["pull_request"]
-    assert all(req.method == "GET" for req in sb.bitbucket.requests), "an unchanged re-run writes nothing"
+    assert sb.scm.writes() == [], "an unchanged re-run writes nothing"
     assert len(open_prs(sb, example)) == 1
     assert sb.port.runs["r_again"]["statusLabel"] == "unchanged"
 
@@ -161,7 +161,7 @@ def test_none_on_a_fresh_repository_opens_nothing(sb: Sandbox, enrich: Enricher)
     assert run.result["outcome"] == "none"
     assert sb.bitbucket.branch_tip(ex.workspace, ex.slug, "port/enrich-ledger") is None
     assert open_prs(sb, ex) == []
-    assert all(req.method == "GET" for req in sb.bitbucket.requests)
+    assert sb.scm.writes() == []
 
 
 def test_base_moved_with_a_port_yml_change_keeps_the_other_change(
@@ -230,7 +230,7 @@ def test_dry_run_reads_everything_writes_nothing_reports_nothing(
     r = run.result
     assert r["dry_run"] is True and r["outcome"] == "created"
     assert any("create branch" in p for p in r["planned"]) and any("pull request" in p for p in r["planned"])
-    assert all(req.method == "GET" for req in sb.bitbucket.requests)
+    assert sb.scm.writes() == []
     assert sb.bitbucket.branch_tip(example.workspace, example.slug, BRANCH) is None
     assert sb.port.requests == [] and sb.port.runs[example.run_id]["status"] == "IN_PROGRESS"
     assert "+    lifecycle: Production" in run.stderr, "the port.yml diff is shown"
@@ -403,11 +403,16 @@ def test_draft_is_opened_as_a_draft_and_unsupported_pr_features_are_warned_about
     run = enrich(example.payload, "--draft", "--label", "catalog", PORT_GITOPS_TEAM_REVIEWERS="platform")
     assert run.code == 0 and run.result["outcome"] == "created", run.stderr
     [pr] = open_prs(sb, example)
-    assert pr.draft, "Bitbucket Cloud and Data Center, and GitLab, all have draft pull requests"
+    assert pr.draft, "every flavour has draft pull requests"
     assert run.result["scm"] == sb.flavour
-    labels = sb.scm.has_labels
-    assert pr.labels == (["catalog"] if labels else [])
+    labels, teams = sb.scm.has_labels, sb.scm.has_team_reviewers
     assert run.result["warnings"] == [
         *([] if labels else ["labels are not supported here; the pull request is opened without them"]),
-        "team reviewers are not supported here; the pull request is opened without them",
+        *(
+            []
+            if teams
+            else ["team reviewers are not supported here; the pull request is opened without them"]
+        ),
     ]
+    assert pr.labels == (["catalog"] if labels else [])
+    assert pr.team_reviewers == (["platform"] if teams else [])

@@ -369,3 +369,43 @@ def test_a_deeply_nested_payload_resolves():
     body = "[" * 400 + "1" + "]" * 400
     assert one("$..*", body)["variableName"].startswith("[[")
     assert len(one("$", body)) == 2
+
+
+def _default_vars(body: Any) -> Any:
+    return resolve(load_trigger(None), json.dumps(body).encode()).variables
+
+
+def test_port_context_sent_as_json_text_by_githubs_workflow_dispatch_is_read_as_json() -> None:
+    context = {"entity": "payments", "repo_url": "https://github.com/acme/payments", "runId": "r_1"}
+    inputs = {
+        "lifecycle": "Production",
+        "type": "backend",
+        "domain": "billing",
+        "port_context": json.dumps(context),
+    }
+    as_text, as_object = _default_vars(inputs), _default_vars({**inputs, "port_context": context})
+    assert as_text["ENTITY_IDENTIFIER"] == "payments" and as_text["RUN_ID"] == "r_1"
+    assert {k: v for k, v in as_text.items() if k != "PORT_PAYLOAD"} == {
+        k: v for k, v in as_object.items() if k != "PORT_PAYLOAD"
+    }
+    assert as_text["PORT_PAYLOAD"] == json.dumps(inputs), "$ stays the body as sent"
+
+
+def test_json_text_is_read_only_where_the_mapping_descends() -> None:
+    trigger = trigger_from_dict(
+        {"genericVariables": [{"key": "A", "value": "$.a"}, {"key": "B", "value": "$['b'].x"}]}
+    )
+    body = json.dumps({"a": '{"x": 1}', "b": '{"x": "two"}'}).encode()
+    assert dict(resolve(trigger, body).variables) == {"A": '{"x": 1}', "B": "two"}
+    plain = json.dumps({"a": "x", "b": "not json"}).encode()
+    assert dict(resolve(trigger, plain).variables) == {"A": "x"}
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [('{"entity": "payments",', "payload.port_context: holds JSON text that is not standard JSON"),
+     ("[" * 500 + "]" * 500, "nested deeper than 400")],
+)  # fmt: skip
+def test_json_text_that_cannot_be_read_is_invalid_input_naming_the_member(text: str, needle: str) -> None:
+    with pytest.raises(InvalidInputError, match=needle.replace("(", r"\(")):
+        _default_vars({"port_context": text})

@@ -15,7 +15,6 @@ from port_gitops.sandbox import Sandbox
 from port_gitops.sandbox.example import seed_example
 from port_gitops.sandbox.faults import Fault
 
-READS = ("GET", "HEAD")
 TOKEN = "/v1/auth/access_token"
 
 
@@ -61,14 +60,14 @@ def test_the_token_request_overlaps_the_scm_reads_but_not_the_writes(
     def slow_token(method: str, path: str) -> Optional[Fault]:
         if path == TOKEN:
             time.sleep(0.4)  # Port is slow to answer: the SCM reads go on meanwhile
-            seen["scm"] = [request.method for request in sb.scm.requests]
+            seen["scm"] = [sb.scm.is_write(request) for request in sb.scm.requests]
         return take(method, path)
 
     monkeypatch.setattr(sb.port.faults, "take", slow_token)
     run = enrich(example.payload)
     assert run.code == 0, run.stderr
     assert seen["scm"], "the first SCM reads did not wait for Port's token"
-    assert all(method in READS for method in seen["scm"]), "nothing is written before the token is in"
+    assert not any(seen["scm"]), "nothing is written before the token is in"
 
 
 def test_a_failing_log_line_loses_only_the_lines_and_the_run_still_ends_reported(
@@ -90,7 +89,7 @@ def test_rejected_port_credentials_stop_before_any_write_even_when_port_is_slow(
     sb.port.faults.add("POST", TOKEN, times=1, delay=0.3)
     run = enrich(example.payload, PORT_CLIENT_SECRET="wrong-secret")
     assert run.code == 2, run.stderr
-    assert all(request.method in READS for request in sb.scm.requests)
+    assert sb.scm.writes() == []  # (GitHub's GraphQL query is a POST that only reads)
     assert sb.scm.repository(example.workspace, example.slug).pull_requests == {}
 
 

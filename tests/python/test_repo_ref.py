@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from port_gitops.errors import InvalidInputError
-from port_gitops.repo_ref import RepoRef, cloud_repository, datacenter_repository, gitlab_repository
+from port_gitops.repo_ref import (
+    RepoRef,
+    cloud_repository,
+    datacenter_repository,
+    github_repository,
+    gitlab_repository,
+)
 
 WEB = "https://bitbucket.org"
 
@@ -172,3 +178,48 @@ def test_malformed_url_is_invalid_input_naming_the_field(url: str) -> None:
         assert info.value.field == "port_context.repo_url"
         assert info.value.exit_code == 3
         assert "is not a valid URL" in info.value.message
+
+
+def gh(url: str | None, entity: str = "payments", allowed: tuple[str, ...] = ("acme",)) -> RepoRef:
+    return github_repository(
+        repo_url=url, entity=entity, web_url="https://github.com", owner="acme", allowed_owners=allowed
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/acme/payments",
+        "https://github.com/acme/payments.git",
+        "https://github.com/acme/payments/",
+        "https://github.com/ACME/payments/tree/main/src",
+        "https://GitHub.com/acme/payments/blob/main/port.yml",
+    ],
+)
+def test_github_url_forms(url: str) -> None:
+    assert gh(url).slug == "payments" and gh(url).owner.lower() == "acme"
+
+
+@pytest.mark.parametrize(
+    ("url", "entity", "needle"),
+    [
+        ("https://github.example/acme/payments", "x", "not the configured GitHub web host"),
+        ("https://github.com/other/payments", "x", "owner 'other' is not allowed"),
+        ("https://github.com/acme", "x", "does not name a repository"),
+        ("https://github.com/-acme-/payments", "x", "GitHub user or organisation"),
+        ("https://github.com/acme/..", "x", "repository name"),
+        (None, "../payments", "GitHub user or organisation"),
+        (None, "pay/..", "repository name"),
+        (None, "other/payments", "port_context.entity: owner 'other' is not allowed"),
+        (None, "a/b/c", "expected SLUG or OWNER/SLUG"),
+    ],
+)
+def test_github_rejections_name_the_field(url: str | None, entity: str, needle: str) -> None:
+    with pytest.raises(InvalidInputError, match="port_context") as exc:
+        gh(url, entity)
+    assert needle in str(exc.value)
+
+
+def test_github_entity_and_allow_list() -> None:
+    assert gh(None) == RepoRef("acme", "payments")
+    assert gh(None, "platform/payments", ("acme", "platform")) == RepoRef("platform", "payments")

@@ -141,3 +141,10 @@ def test_the_zipapp_runs_from_the_archive_outside_a_virtual_environment(fresh: P
     done = subprocess.run(argv, capture_output=True, check=False)
     assert done.returncode == 0, done.stderr
     assert set(base.glob("port-gitops-*")) == before  # a system Python is never written to
+
+
+def test_lock_follows_extras_and_drops_their_markers() -> None:
+    # PyGithub needs pyjwt[crypto]: without cryptography an agent could not sign a GitHub App's JWT.
+    text = (SHIPPED / "requirements.lock").read_text(encoding="utf-8")
+    assert "cryptography" in pinned(SHIPPED / "requirements.lock")
+    assert "extra ==" not in text, "pip reads an extra marker as false when installing the lock"

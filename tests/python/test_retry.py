@@ -279,3 +279,48 @@ def test_retry_reason_names_what_happened() -> None:
     assert retry_reason(http_error(500, "PUT"), idempotent=True) is None
     assert retry_reason(requests.ConnectTimeout(), idempotent=False) == "timeout (ConnectTimeout)"
     assert retry_reason(http_error(404), idempotent=True) is None
+
+
+def github_403(headers: Optional[dict[str, str]] = None, message: str = "") -> requests.HTTPError:
+    error = http_error(403, "POST", headers)
+    assert error.response is not None
+    error.response._content = ('{"message": "%s"}' % message).encode()  # noqa: UP031
+    return error
+
+
+def test_github_rate_limit_403s_are_retried_like_429_even_on_writes() -> None:
+    now = time.time()
+    primary = github_403({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now) + 7)})
+    secondary = github_403(message="You have exceeded a secondary rate limit. Please wait a few minutes.")
+    asked = github_403({"Retry-After": "3"}, message="Something else")
+    for error in (primary, secondary, asked):
+        assert retry_reason(error, idempotent=False) == "HTTP 403 (rate limited)"
+    assert retry_reason(github_403(message="Resource not accessible by integration"), idempotent=True) is None
+    t = FakeTime()
+    fn, calls = failing(asked, secondary)
+    assert policy(t).call(fn, what="GitHub: commit", idempotent=False) == "ok" and calls == [3]
+    assert t.waits[0] == 3.0
+    assert server_wait(primary.response, now) == pytest.approx(7, abs=1)  # type: ignore[arg-type]
+
+
+def test_ratelimit_reset_counts_only_when_nothing_remains() -> None:
+    # GitHub sends the window's reset on every answer: a 502 with quota left must not wait an hour.
+    now = time.time()
+    with_quota = http_error(
+        502, headers={"x-ratelimit-remaining": "4999", "x-ratelimit-reset": str(now + 3600)}
+    )
+    assert server_wait(with_quota.response, now) is None  # type: ignore[arg-type]
+
+
+def test_a_caller_may_name_a_transient_answer_and_a_read_that_posts() -> None:
+    t = FakeTime()
+    unprocessable = http_error(422, "POST")
+    fn, calls = failing(unprocessable)
+    assert policy(t).call(
+        fn, what="x", idempotent=True, transient=lambda exc: "not visible yet"
+    ) == "ok" and calls == [2]
+    fn, calls = failing(http_error(422, "POST"))
+    with pytest.raises(requests.HTTPError):
+        policy(t).call(fn, what="x", idempotent=True, transient=lambda exc: None)
+    assert retry_reason(http_error(500, "POST"), idempotent=True) is None
+    assert retry_reason(http_error(500, "POST"), idempotent=True, read=True) == "HTTP 500 on a read"

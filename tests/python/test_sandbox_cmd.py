@@ -164,3 +164,21 @@ def test_gitlab_flavour_prints_a_working_environment(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
     assert process.returncode == 0
+
+
+def test_github_flavour_prints_a_working_environment(tmp_path: Path) -> None:
+    process, env, comments = start_sandbox("--scm", "github", "--quiet")
+    try:
+        assert env["PORT_GITOPS_SCM"] == "github" and env["GITHUB_OWNER"] == "acme"
+        assert env["GITHUB_TOKEN"].startswith("github_pat_")
+        assert any("/acme/payments.git" in c for c in comments)
+        payload = shlex.split(next(c for c in comments if "enrich --payload" in c).split("--payload", 1)[1])[
+            0
+        ]
+        result = run_cli("enrich", "--payload", payload, "--json", env=env)
+        assert result.returncode == 0, result.stderr.decode()
+        assert json.loads(result.stdout)["outcome"] == "created"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    assert process.returncode == 0

@@ -31,6 +31,8 @@ PORT_API_URL = PORT_REGIONS["eu"]
 # printable Latin-1 for a user name (requests encodes Basic credentials as Latin-1).
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 _USERNAME_CHARS = re.compile(r"[\x20-\x7e\xa0-\xff]+")
+GITHUB_API_URL = "https://api.github.com"
+GITHUB_WEB_URL = "https://github.com"
 GITLAB_URL = "https://gitlab.com"
 _AUTHOR = re.compile(r"^[^<>\n]+ <[^<>@\s]+@[^<>\s]+>$")
 
@@ -66,6 +68,19 @@ class BitbucketSettings:
     @property
     def scm(self) -> str:
         return _BITBUCKET_KINDS[self.kind]
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    api_url: str  # https://api.github.com, or https://HOST/api/v3 on GitHub Enterprise Server
+    web_url: str
+    owner: str  # user or organisation
+    allowed_owners: Tuple[str, ...]
+    token: Optional[str]
+    app_id: Optional[str]
+    app_private_key: Optional[str]  # PEM text
+
+    scm = "github"
 
 
 def scm_kind(args: argparse.Namespace) -> str:
@@ -260,9 +275,55 @@ def gitlab_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.en
     )
 
 
+def github_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> GitHubSettings:
+    token = _env(environ, "GITHUB_TOKEN")
+    app_id, key = _env(environ, "GITHUB_APP_ID"), _env(environ, "GITHUB_APP_PRIVATE_KEY")
+    register_secrets([token, key])
+    if key and "\n" not in key and "\\n" in key:
+        key = key.replace("\\n", "\n")  # a PEM stored on one line with `\n` escapes (CI variables)
+        register_secrets(line for line in key.splitlines() if "-----" not in line)
+    if token and (app_id or key):
+        raise UsageError("set either GITHUB_TOKEN or GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY, not both")
+    if not token and not (app_id and key):
+        missing = "GITHUB_APP_PRIVATE_KEY" if app_id else "GITHUB_APP_ID" if key else "GitHub credentials"
+        raise UsageError(
+            f"{missing} missing: set GITHUB_TOKEN (a personal access token or an installation token), or "
+            "GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY (the App's PEM key; the tool mints the installation "
+            "token)"
+        )
+    if app_id and not app_id.isdigit():
+        raise UsageError(f"GITHUB_APP_ID: {app_id!r} is not valid; expected the App's numeric id")
+    if key and "-----BEGIN" not in key:
+        raise UsageError(
+            "GITHUB_APP_PRIVATE_KEY: expected the App's private key in PEM form (-----BEGIN ...)"
+        )
+    owner = getattr(args, "owner", None)
+    if not owner:
+        raise UsageError(
+            "--owner/GITHUB_OWNER is required: it names where repositories live and which ones payloads "
+            "may name"
+        )
+    extra = [v.strip() for v in environ.get("PORT_GITOPS_ALLOWED_OWNERS", "").split(",") if v.strip()]
+    return GitHubSettings(
+        api_url=_url(
+            getattr(args, "github_api_url", None) or GITHUB_API_URL, "--github-api-url/GITHUB_API_URL"
+        ),
+        # GitHub Actions names its own host in GITHUB_SERVER_URL (github.com or the Enterprise Server).
+        web_url=_url(
+            getattr(args, "github_web_url", None) or _env(environ, "GITHUB_SERVER_URL") or GITHUB_WEB_URL,
+            "--github-web-url/GITHUB_WEB_URL",
+        ),
+        owner=owner,
+        allowed_owners=(owner, *extra),
+        token=token,
+        app_id=app_id,
+        app_private_key=key,
+    )
+
+
 # The settings of whichever flavour --scm names; each has `scm`, `api_url`, `web_url`, `owner` and
 # `allowed_owners`.
-ScmSettings = Union[BitbucketSettings, GitLabSettings]
+ScmSettings = Union[BitbucketSettings, GitHubSettings, GitLabSettings]
 
 
 def scm_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> ScmSettings:
@@ -271,6 +332,8 @@ def scm_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.envir
         return bitbucket_settings(args, environ)
     if scm == "gitlab":
         return gitlab_settings(args, environ)
+    if scm == "github":
+        return github_settings(args, environ)
     raise UsageError(f"--scm/PORT_GITOPS_SCM: {scm} is not available in this version")
 
 

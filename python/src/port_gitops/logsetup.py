@@ -70,6 +70,7 @@ def configure_logging(level: int = logging.INFO) -> None:
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
-    # atlassian-python-api logs response bodies at DEBUG; never let that reach a Jenkins log.
-    for noisy in ("atlassian", "urllib3"):
+    # atlassian-python-api and PyGithub log response bodies at DEBUG (PyGithub's include a minted
+    # installation token); never let that reach a Jenkins log.
+    for noisy in ("atlassian", "urllib3", "github"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -21,6 +21,10 @@ _DC_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _WORKSPACE = re.compile(r"^(?:[A-Za-z0-9_.-]{1,62}|\{[0-9a-fA-F-]{36}\})$")
 _PROJECT_KEY = re.compile(r"^~?[A-Za-z0-9_.-]{1,128}$")
 _ABSENT_URLS = {"", "null", "none", "<nil>"}
+# GitHub logins: letters, digits and single inner hyphens, at most 39; repository names: at most 100 of
+# letters, digits, `_`, `-`, `.` (never `.`/`..`, and `.git` is the clone suffix, not part of the name).
+_GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_GITHUB_REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,36 @@ def gitlab_repository(
     *namespace, project = _gitlab_path(parts, field)
     _allowed_group("/".join(namespace), allowed_groups, field)
     return RepoRef("/".join(namespace), project)
+
+
+def github_repository(
+    *,
+    repo_url: Optional[str],
+    entity: str,
+    web_url: str,
+    owner: str,
+    allowed_owners: Sequence[str],
+) -> RepoRef:
+    """`https://github.com/OWNER/REPO[.git][/][/tree/...]` (as Port's GitHub integration writes them),
+    else `{owner}/{entity}` (or an `OWNER/REPO` entity identifier)."""
+    field = "port_context.repo_url"
+    if repo_url is not None and repo_url.strip().lower() not in _ABSENT_URLS:
+        _, parts = _same_host(repo_url.strip(), web_url, field, "GitHub")
+        if len(parts) < 2:
+            raise InvalidInputError(
+                f"{repo_url!r} does not name a repository; expected {web_url}/OWNER/REPO", field=field
+            )
+        name, slug = parts[0], parts[1]
+        slug = slug[:-4] if slug.endswith(".git") else slug
+    else:
+        field = "port_context.entity"
+        name, slug = _split_identifier(entity, owner, field)
+    _check(name, _GITHUB_OWNER, field, "a GitHub user or organisation (letters, digits, inner -, at most 39)")
+    _check(slug, _GITHUB_REPO, field, "a repository name (letters, digits, _ - ., at most 100)")
+    if slug.lower().endswith(".git"):
+        raise InvalidInputError(f"{slug!r} is not valid; expected a repository name", field=field)
+    _allowed(name, allowed_owners, field, "owner")
+    return RepoRef(name, slug)
 
 
 def _split_identifier(entity: str, default_owner: str, field: str) -> tuple[str, str]:

@@ -1,19 +1,25 @@
-"""The one retry policy for every outside call (Port and Bitbucket alike), built on tenacity.
+"""The one retry policy for every outside call (Port, Bitbucket, GitHub alike), built on tenacity.
 
 What is retried:
-- HTTP 429 always: the server refused the request without acting on it.
+- HTTP 429 always: the server refused the request without acting on it. Likewise a 403 that is a rate
+  limit in disguise (GitHub's): `x-ratelimit-remaining: 0`, a `Retry-After`, or a body that says
+  "rate limit" (GitHub's secondary limits).
 - HTTP 502, 503, 504, connection errors and timeouts, when the caller says a replay cannot duplicate
   (`idempotent=True`: reads, PUT/PATCH, a commit pinned by `parents`, a Cloud PR create after a lookup).
   For other writes only failures that prove nothing was sent (the connection was never made).
-- HTTP 500 only on reads (GET/HEAD): a 500 on a write may have half-happened.
-Never 400/401/403/404/409/422, nor a TLS verification failure: callers turn the "absent" 404 of a read
-into an answer before it gets here.
+- HTTP 500 only on reads (GET/HEAD, or a POST the caller says only reads, e.g. a GraphQL query): a 500
+  on a write may have half-happened.
+- What the caller names transient for its API (`transient=`), e.g. GitHub's 422 on a pull request whose
+  branch was created a moment ago (eventual consistency).
+Never any other 400/401/403/404/409/422, nor a TLS verification failure: callers turn the "absent" 404
+of a read into an answer before it gets here.
 
-How long: the server's `Retry-After` (seconds or HTTP date), Port's `x-ratelimit-reset` or GitLab's
-`RateLimit-Reset` (epoch seconds when > 10,000, else a delta), capped; otherwise exponential backoff
-with jitter. Bounded by attempts and by total time: when the server asks for more than the budget has
-left, or the backoff would overrun it, we stop at once, so an hourly rate-limit window fails fast with
-a clear message instead of sleeping through a Jenkins step.
+How long: the server's `Retry-After` (seconds or HTTP date), else a reset header: Port's and GitHub's
+`x-ratelimit-reset`, GitLab's `RateLimit-Reset` (epoch seconds when > 10,000, else a delta; only when
+the matching `...-remaining` is absent or 0, since GitHub sends the window's reset on every answer),
+capped; otherwise exponential backoff with jitter. Bounded by attempts and by total time: when the
+server asks for more than the budget has left, or the backoff would overrun it, we stop at once, so an
+hourly rate-limit window fails fast with a clear message instead of sleeping through a Jenkins step.
 """
 
 from __future__ import annotations
@@ -70,17 +76,35 @@ def _never_sent(exc: BaseException) -> bool:
     return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
-def retry_reason(exc: BaseException, *, idempotent: bool) -> Optional[str]:
-    """Why `exc` deserves another attempt, or None when it must not be retried."""
+def rate_limited(response: requests.Response) -> bool:
+    """A 429, or a 403 that says it is a rate limit (how GitHub answers both its primary and its
+    secondary limits): `x-ratelimit-remaining: 0`, a `Retry-After`, or "rate limit" in the body."""
+    if response.status_code == 429:
+        return True
+    if response.status_code != 403:
+        return False
+    if response.headers.get("x-ratelimit-remaining", "").strip() == "0" or response.headers.get(
+        "Retry-After"
+    ):
+        return True
+    try:
+        return "rate limit" in response.text[:2000].lower()
+    except (RuntimeError, ValueError):  # a streamed body already consumed
+        return False
+
+
+def retry_reason(exc: BaseException, *, idempotent: bool, read: Optional[bool] = None) -> Optional[str]:
+    """Why `exc` deserves another attempt, or None when it must not be retried. `read` says whether
+    the request only reads (None: judged by its method; GitHub's GraphQL query is a POST that reads)."""
     status = status_of(exc)
     if status is not None:
         response: requests.Response = exc.response  # type: ignore[attr-defined]
         method = (response.request.method or "").upper() if response.request is not None else ""
-        if status == 429:
-            return "HTTP 429 (rate limited)"
+        if rate_limited(response):
+            return f"HTTP {status} (rate limited)"
         if status in RETRYABLE_STATUSES and idempotent:
             return f"HTTP {status}"
-        if status == 500 and idempotent and method in READ_METHODS:
+        if status == 500 and idempotent and (method in READ_METHODS if read is None else read):
             return "HTTP 500 on a read"
         return None
     if not isinstance(exc, (requests.ConnectionError, requests.Timeout)):
@@ -110,7 +134,8 @@ def server_wait(response: requests.Response, now: float) -> Optional[float]:
             return max(0.0, when.timestamp() - now)
     for name in RESET_HEADERS:
         reset = response.headers.get(name)
-        if reset:
+        remaining = response.headers.get(name.replace("-reset", "-remaining"), "0").strip()
+        if reset and remaining == "0":
             try:
                 seconds = float(reset)
             except ValueError:
@@ -130,6 +155,8 @@ class _Call:
     reason: str = ""
     wait: float = 0.0
     gave_up: Optional[str] = None
+    transient: Optional[Callable[[BaseException], Optional[str]]] = None
+    read: Optional[bool] = None
 
 
 class RetryPolicy:
@@ -161,8 +188,18 @@ class RetryPolicy:
         self._sleep = sleep
         self._clock = clock
 
-    def call(self, fn: Callable[[], T], *, what: str, idempotent: bool) -> T:
-        state = _Call(what, idempotent, self._clock())
+    def call(
+        self,
+        fn: Callable[[], T],
+        *,
+        what: str,
+        idempotent: bool,
+        transient: Optional[Callable[[BaseException], Optional[str]]] = None,
+        read: Optional[bool] = None,
+    ) -> T:
+        """`transient(exc)` may name (return the reason for) a failure the caller's API documents as
+        passing, which is then retried like a 503; None for everything else."""
+        state = _Call(what, idempotent, self._clock(), transient=transient, read=read)
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(lambda exc: self._should_retry(exc, state)),
             wait=lambda retry_state: state.wait,
@@ -180,7 +217,9 @@ class RetryPolicy:
 
     def _should_retry(self, exc: BaseException, state: _Call) -> bool:
         """Decide, and compute the wait, in one place (tenacity asks `retry` before `wait` and `stop`)."""
-        reason = retry_reason(exc, idempotent=state.idempotent)
+        reason = retry_reason(exc, idempotent=state.idempotent, read=state.read)
+        if reason is None and state.transient is not None:
+            reason = state.transient(exc)
         if reason is None:
             return False
         attempt = state.attempt

@@ -25,6 +25,19 @@ def make_scm(settings: ScmSettings, repo: RepoRef, *, session: requests.Session,
 
         token = settings.token or ""
         return GitLabScm(settings.api_url, repo.owner, repo.slug, token=token, session=session, policy=policy)
+    if isinstance(settings, config.GitHubSettings):
+        from port_gitops.scm.github import GitHubScm
+
+        return GitHubScm(
+            settings.api_url,
+            repo.owner,
+            repo.slug,
+            token=settings.token,
+            app_id=settings.app_id,
+            app_private_key=settings.app_private_key,
+            session=session,
+            policy=policy,
+        )
     if settings.scm == "bitbucket-datacenter":
         from port_gitops.scm.bitbucket_datacenter import DataCenterScm
 
@@ -63,6 +76,14 @@ def repository(settings: ScmSettings, *, repo_url: Optional[str], entity: str) -
             web_url=settings.web_url,
             group=settings.owner,
             allowed_groups=settings.allowed_owners,
+        )
+    if isinstance(settings, config.GitHubSettings):
+        return repo_ref.github_repository(
+            repo_url=repo_url,
+            entity=entity,
+            web_url=settings.web_url,
+            owner=settings.owner,
+            allowed_owners=settings.allowed_owners,
         )
     if settings.scm == "bitbucket-datacenter":
         return repo_ref.datacenter_repository(

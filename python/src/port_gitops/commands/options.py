@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any, Optional, Sequence
 
-from port_gitops.config import GITLAB_URL, PORT_REGIONS, SCM_KINDS
+from port_gitops.config import GITHUB_API_URL, GITHUB_WEB_URL, GITLAB_URL, PORT_REGIONS, SCM_KINDS
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -109,6 +109,7 @@ def add_scm_flags(parser: argparse.ArgumentParser) -> None:
     )
     add_bitbucket_flags(parser)
     add_gitlab_flags(parser)
+    add_github_flags(parser)
 
 
 def add_flavour_flags(parser: argparse.ArgumentParser) -> None:
@@ -180,4 +181,30 @@ def add_gitlab_flags(parser: argparse.ArgumentParser) -> None:
         env="GITLAB_GROUP",
         help="group (or group/subgroup) whose projects, subgroups' included, payloads may name "
         "(PORT_GITOPS_ALLOWED_GROUPS adds more)",
+    )
+
+
+def add_github_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "GitHub (credentials: GITHUB_TOKEN, or GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY, environment only)"
+    )
+    env_flag(
+        group,
+        "--github-api-url",
+        env="GITHUB_API_URL",
+        default=GITHUB_API_URL,
+        help="API base (GitHub Enterprise Server: https://HOST/api/v3)",
+    )
+    env_flag(
+        group,
+        "--github-web-url",
+        env="GITHUB_WEB_URL",
+        help=f"host that repository URLs in payloads must use (default GITHUB_SERVER_URL, which GitHub "
+        f"Actions sets, else {GITHUB_WEB_URL})",
+    )
+    env_flag(
+        group,
+        "--owner",
+        env="GITHUB_OWNER",
+        help="user or organisation; the only one payloads may name (PORT_GITOPS_ALLOWED_OWNERS adds more)",
     )

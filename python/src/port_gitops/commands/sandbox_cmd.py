@@ -101,7 +101,7 @@ def _log_requests(sandbox: Sandbox) -> None:
             text += _run_event(request)
         print(text, file=sys.stderr, flush=True)
 
-    sandbox.bitbucket.recorder.subscribe(lambda request: line("bitbucket", request))
+    sandbox.scm.recorder.subscribe(lambda request: line(sandbox.flavour, request))
     sandbox.port.recorder.subscribe(lambda request: line("port", request))
 
 

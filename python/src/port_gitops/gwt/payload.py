@@ -6,6 +6,12 @@ keeping its first position but its last value, and the DEL characters it drops f
 contain an escape. Everything else json-smart's permissive mode tolerates (single quotes, unquoted
 words, NaN, leading zeros, trailing garbage) is refused: what it makes of such text is not something
 to guess at, so the payload is invalid input rather than a silently different variable.
+
+One rule beyond GWT (`with_nested_json`): Port's GitHub backend sends `workflow_dispatch` inputs, which
+are strings, so `port_context` arrives as JSON *text*. A top-level member that the mapping descends into
+(`$.port_context.entity`) and whose value is a string holding a JSON object or array is read as that
+JSON, by the same reader and within the same bounds. GWT itself would find nothing there, so a payload
+Jenkins resolves is never resolved differently; `$` stays the body as sent.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Collection, List, Optional, Tuple, Union
 
 from port_gitops.errors import InvalidInputError
 
@@ -61,6 +67,30 @@ def read_payload(body: Optional[bytes]) -> Optional[Payload]:
             "contains an unpaired UTF-16 surrogate escape (\\uD800-\\uDFFF)", field="payload"
         )
     return Payload(text, document)
+
+
+def with_nested_json(payload: Optional[Payload], names: Collection[str]) -> Optional[Payload]:
+    """`payload` with each top-level member in `names` that is JSON text replaced by its value (see
+    the module's docstring). InvalidInputError names the member when its text is not readable JSON."""
+    document = payload.document if payload is not None else None
+    if payload is None or not isinstance(document, dict):
+        return payload
+    expanded = dict(document)
+    for name in names:
+        value = expanded.get(name)
+        if not isinstance(value, str) or value.strip(_JSON_WHITESPACE)[:1] not in ("{", "["):
+            continue
+        field = f"payload.{name}"
+        try:
+            nested = read_payload(value.encode("utf-8"))
+        except InvalidInputError as exc:
+            raise InvalidInputError(
+                f"holds JSON text that is {exc.message.split(': ', 1)[-1]}", field=field
+            ) from None
+        if nested is None:  # deeper than json-smart reads
+            raise InvalidInputError(f"holds JSON text nested deeper than {MAX_DEPTH} levels", field=field)
+        expanded[name] = nested.document
+    return Payload(payload.text, expanded)
 
 
 def _java_float(literal: str) -> Union[float, Decimal]:

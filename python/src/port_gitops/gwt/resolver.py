@@ -5,6 +5,7 @@ into one sorted map; then `regexpFilterText` rendered and matched against `regex
 from __future__ import annotations
 
 import logging
+import re
 import types
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -13,7 +14,7 @@ from port_gitops.gwt import java
 from port_gitops.gwt.flatten import apply_filter, flatten, not_flattened, to_variable_name
 from port_gitops.gwt.gson import GsonError
 from port_gitops.gwt.jayway import InvalidPath, PathNotFound
-from port_gitops.gwt.payload import Payload, read_payload
+from port_gitops.gwt.payload import Payload, read_payload, with_nested_json
 from port_gitops.gwt.trigger import PostVariable, RequestVariable, Trigger
 
 log = logging.getLogger("port_gitops")
@@ -40,7 +41,7 @@ def resolve(
     defaultValue becomes "" instead of being absent. Raises InvalidInputError for a body that cannot
     be read the way Jenkins reads it.
     """
-    payload = read_payload(body)
+    payload = with_nested_json(read_payload(body), descended_names(trigger))
     merged: Dict[str, str] = {}
     merged.update(_header_variables(trigger.header_variables, headers))
     merged.update(_request_variables(trigger.request_variables, params))
@@ -51,6 +52,16 @@ def resolve(
     expression = trigger.regexp_filter_expression  # an empty expression matches everything
     triggered = expression is None or expression.found_in(rendered)
     return Resolution(triggered, types.MappingProxyType(variables))
+
+
+# The top-level member an expression descends into: `$.name.` / `$.name[` / `$['name']...`.
+_DESCENDS = re.compile(r"^\$\s*(?:\.\s*([^.\[\]\s'\"]+)|\[\s*'([^']+)'\s*\])\s*[.\[]")
+
+
+def descended_names(trigger: Trigger) -> frozenset[str]:
+    """Top-level members the mapping reads *inside* of: where JSON text is read as JSON (payload.py)."""
+    found = (_DESCENDS.match(java.trim(v.expression)) for v in trigger.generic_variables)
+    return frozenset(m.group(1) or m.group(2) for m in found if m)
 
 
 def render_text(text: str, variables: Mapping[str, str]) -> str:

@@ -32,6 +32,7 @@ from port_gitops.sandbox.bitbucket_cloud import BitbucketCloudSandbox
 from port_gitops.sandbox.bitbucket_datacenter import BitbucketDataCenterSandbox
 from port_gitops.sandbox.codehost import CodeHost
 from port_gitops.sandbox.faults import Fault, FaultPlan, RecordedRequest
+from port_gitops.sandbox.github import GitHubSandbox
 from port_gitops.sandbox.gitlab import GitLabSandbox
 from port_gitops.sandbox.port import PortSandbox
 from port_gitops.sandbox.tls import make_server_context
@@ -42,6 +43,7 @@ __all__ = [
     "BitbucketDataCenterSandbox",
     "Fault",
     "FaultPlan",
+    "GitHubSandbox",
     "GitLabSandbox",
     "PortSandbox",
     "RecordedRequest",
@@ -55,6 +57,7 @@ _HOSTS: dict[str, Callable[[Path], CodeHost]] = {
     "bitbucket-cloud": BitbucketCloudSandbox,
     "bitbucket-datacenter": BitbucketDataCenterSandbox,
     "gitlab": GitLabSandbox,
+    "github": GitHubSandbox,
 }
 FLAVOURS = tuple(_HOSTS)
 _ALIASES = {"cloud": "bitbucket-cloud", "datacenter": "bitbucket-datacenter"}

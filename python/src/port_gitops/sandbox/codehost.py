@@ -83,7 +83,7 @@ class PullRequest:
     updated_on: str
     state: str = OPEN
     draft: bool = False
-    labels: list[str] = field(default_factory=list)  # GitLab's; the Bitbucket flavours have none
+    labels: list[str] = field(default_factory=list)  # GitLab's and GitHub's; the Bitbucket flavours have none
     version: int = 0  # Data Center's optimistic lock: bumped on every change (Cloud ignores it)
     # While OPEN a pull request follows its branches; closing freezes the commits it was at.
     source_commit: Optional[str] = None
@@ -92,6 +92,7 @@ class PullRequest:
     closed_by: Optional[Account] = None
     reason: str = ""
     source_repo: Optional[HostedRepository] = None  # a fork's pull request; None: from the same repository
+    team_reviewers: list[str] = field(default_factory=list)  # team slugs (GitHub)
 
 
 class PullRequestRefused(Exception):
@@ -138,6 +139,7 @@ class CodeHost:
     nested_owners = False  # owners may be paths of several levels (GitLab's group/subgroup)
     has_default_reviewers = True  # repository default reviewers that the tool adds to what it opens
     has_labels = False  # pull-request labels
+    has_team_reviewers = False  # team reviewers (GitHub's)
     credential_variable = "BITBUCKET_TOKEN"  # the environment variable of the bot's own credential (`token`)
 
     def access_token_env(self, token: str) -> dict[str, Optional[str]]:
@@ -150,6 +152,13 @@ class CodeHost:
 
     def access_header(self, token: str) -> str:
         return f"Bearer {token}"
+
+    def is_write(self, request: RecordedRequest) -> bool:
+        """Whether the request may change something (GitHub's GraphQL query is a POST that only reads)."""
+        return request.method not in ("GET", "HEAD")
+
+    def writes(self) -> list[RecordedRequest]:
+        return [request for request in self.requests if self.is_write(request)]
 
     def __init__(self, root: Path) -> None:
         self.root = root

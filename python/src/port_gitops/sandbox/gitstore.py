@@ -242,10 +242,20 @@ class GitRepository:
         modes: Optional[Mapping[str, str]] = None,
     ) -> str:
         """A new commit: the first parent's tree with `files` written (None deletes), on no branch."""
+        tree = self.write_tree(parents[0] if parents else None, files, modes)
+        return self.commit_tree(tree, parents, message, author)
+
+    def write_tree(
+        self,
+        base: Optional[str],
+        files: Mapping[str, Optional[bytes]],
+        modes: Optional[Mapping[str, str]] = None,
+    ) -> str:
+        """A new tree: `base` (a tree or commit; None for empty) with `files` written (None deletes)."""
         index = self.path / f"index-{uuid.uuid4().hex}"
         env = {"GIT_INDEX_FILE": str(index)}
         try:
-            self.run("read-tree", *([parents[0]] if parents else ["--empty"]), env=env)
+            self.run("read-tree", *([base] if base else ["--empty"]), env=env)
             records = []
             for path, data in files.items():
                 name = tree_path(path)
@@ -258,10 +268,19 @@ class GitRepository:
                 self.run(
                     "update-index", "-z", "--index-info", input="\0".join(records).encode() + b"\0", env=env
                 )
-            tree = self.run("write-tree", env=env).decode().strip()
+            return self.run("write-tree", env=env).decode().strip()
         finally:
             index.unlink(missing_ok=True)
-        return self.commit_tree(tree, parents, message, author)
+
+    def object_type(self, sha: str) -> Optional[str]:
+        """ "commit", "tree", "blob", ... for a full SHA in the store; None for anything else."""
+        if not re.fullmatch(r"[0-9a-f]{40}", sha):
+            return None
+        done = self._run(["cat-file", "-t", sha])
+        return done.stdout.decode().strip() if done.returncode == 0 else None
+
+    def tree_of(self, commit: str) -> str:
+        return self.run("rev-parse", f"{commit}^{{tree}}").decode().strip()
 
     def commit_tree(self, tree: str, parents: Sequence[str], message: str, author: Person) -> str:
         identity = {

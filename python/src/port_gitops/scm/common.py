@@ -18,7 +18,7 @@ import requests
 from port_gitops.errors import InvalidInputError, UsageError
 from port_gitops.http import untrusted_certificate
 from port_gitops.logsetup import register_secrets
-from port_gitops.retry import RetriesExhausted, RetryPolicy
+from port_gitops.retry import RetriesExhausted, RetryPolicy, rate_limited
 from port_gitops.scm.errors import ScmConflict, ScmError, ScmNotFound, ScmRateLimited
 
 _SHA = re.compile(r"[0-9a-f]{7,64}")
@@ -112,6 +112,8 @@ class RequestRunner:
         idempotent: bool,
         passthrough: Collection[int],
         refused: Callable[[requests.Response], ScmError],
+        transient: Optional[Callable[[BaseException], Optional[str]]] = None,
+        read: Optional[bool] = None,
     ) -> requests.Response:
         """Send; statuses in `passthrough` (e.g. the 404 of an "absent" read) come back as answers,
         any other status >= 400 as `refused(response)` (the flavour reads its own error body)."""
@@ -123,10 +125,14 @@ class RequestRunner:
             return response
 
         try:
-            return self.policy.call(attempt, what=f"{self.product}: {what}", idempotent=idempotent)
+            return self.policy.call(
+                attempt, what=f"{self.product}: {what}", idempotent=idempotent, transient=transient, read=read
+            )
         except RetriesExhausted as exc:
-            cls = ScmRateLimited if exc.status == 429 else ScmError
-            hint = self.rate_limit_hint if exc.status == 429 else ""
+            response = getattr(exc.last_error, "response", None)
+            limited = isinstance(response, requests.Response) and rate_limited(response)
+            cls = ScmRateLimited if limited else ScmError
+            hint = self.rate_limit_hint if limited else ""
             raise cls(exc.message + hint, status=exc.status) from exc
         except requests.HTTPError as exc:
             assert exc.response is not None

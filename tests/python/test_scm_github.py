@@ -1,0 +1,249 @@
+"""GitHubScm against the GitHub sandbox: real HTTP on loopback, a real git repository behind it.
+
+What the parametrised outcome table and fault matrix do not show: the request budget, our session
+under PyGithub, the App credential, fork safety, the optimistic lock of `force: false`, and how each
+refusal reads.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from enrichkit import Enricher, payload
+
+from port_gitops.errors import EXIT_USAGE
+from port_gitops.http import USER_AGENT, make_session
+from port_gitops.logsetup import mask
+from port_gitops.retry import RetryPolicy
+from port_gitops.sandbox import Sandbox
+from port_gitops.sandbox.example import seed_example
+from port_gitops.scm import ScmAuthError, ScmConflict, ScmForbidden, ScmNotFound, ScmRateLimited
+from port_gitops.scm.github import GitHubScm
+
+OWNER, SLUG = "acme", "payments"
+BRANCH = "port/enrich-payments"
+EXISTING = b"- identifier: other\n  blueprint: service\n"
+
+
+@dataclass
+class World:
+    sb: Sandbox
+    base: str
+    waits: list[float] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)  # URLs our session sent
+
+    @property
+    def gh(self) -> Any:
+        return self.sb.scm
+
+    def session(self) -> requests.Session:
+        session = make_session(ca_bundle=None, timeout=(5, 30))
+        session.hooks["response"].append(lambda r, *a, **k: self.sent.append(r.url))
+        return session
+
+    def scm(self, *, slug: str = SLUG, max_wait: float = 300.0, **credentials: Any) -> GitHubScm:
+        auth = credentials or {"token": self.gh.token}
+        return GitHubScm(
+            self.sb.scm_url,
+            OWNER,
+            slug,
+            session=self.session(),
+            policy=RetryPolicy(sleep=self.waits.append, max_wait=max_wait),
+            **auth,
+        )
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    with Sandbox(flavour="github") as sb:
+        base = sb.scm.create_repository(OWNER, SLUG, {"port.yml": EXISTING})
+        yield World(sb, base)
+
+
+def test_every_request_goes_through_our_session_with_our_user_agent(world: World) -> None:
+    scm = world.scm()
+    assert scm.repository().default_branch == "main"
+    assert scm.branch_tips(["main", BRANCH]) == {"main": world.base, BRANCH: None}
+    assert scm.read_file(world.base, "port.yml") == EXISTING
+    recorded = world.gh.requests
+    assert len(world.sent) == len(recorded) == 3, "PyGithub sent nothing on a session of its own"
+    assert {r.headers["user-agent"] for r in recorded} == {USER_AGENT}
+    assert (
+        recorded[1].path == "/graphql" and recorded[1].headers["authorization"] == f"token {world.gh.token}"
+    )
+
+
+def test_commit_creates_the_branch_and_a_moved_branch_is_a_conflict(world: World) -> None:
+    scm = world.scm()
+    scm.branch_tips(["main", BRANCH])
+    tip = scm.commit_file(
+        branch=BRANCH, path="port.yml", content=b"new\n", message="m", parent=world.base, create_from="main",
+        author=None,
+    )  # fmt: skip
+    assert world.gh.branch_tip(OWNER, SLUG, BRANCH) == tip
+    assert world.gh.read_file(OWNER, SLUG, BRANCH, "port.yml") == b"new\n"
+    someone = world.gh.push(OWNER, SLUG, BRANCH, {"other.txt": "x\n"})
+    with pytest.raises(ScmConflict, match="moved since we read it"):
+        scm.commit_file(
+            branch=BRANCH, path="port.yml", content=b"newer\n", message="m", parent=tip, create_from=None,
+            author=None,
+        )  # fmt: skip
+    assert world.gh.branch_tip(OWNER, SLUG, BRANCH) == someone, "force: false never overwrites"
+
+
+def test_only_our_own_pull_request_counts(world: World) -> None:
+    scm = world.scm()
+    fork = {
+        "number": 7,
+        "html_url": "x",
+        "title": "t",
+        "body": "",
+        "head": {"ref": BRANCH, "label": f"someone:{BRANCH}", "repo": {"full_name": f"someone/{SLUG}"}},
+        "base": {"ref": "main"},
+    }
+    # A listing that (wrongly) holds a fork's branch of the same name: still not ours.
+    world.gh.faults.add("GET", r"/pulls$", status=200, body=json.dumps([fork]).encode())
+    assert scm.find_open_pr(BRANCH) is None
+    [listing] = [r for r in world.gh.requests if r.path.endswith("/pulls")]
+    assert listing.query["head"] == [f"{OWNER}:{BRANCH}"] and listing.query["state"] == ["open"]
+
+
+def test_pull_request_features_and_an_update_that_keeps_them(world: World) -> None:
+    world.gh.push(OWNER, SLUG, BRANCH, {"port.yml": "changed\n"})
+    world.gh.add_user("Dana Reviewer", email="dana@example.com")
+    scm = world.scm()
+    pr = scm.create_pr(
+        branch=BRANCH, base="main", title="t", description="d", reviewers=["dana-reviewer"],
+        labels=["catalog"], team_reviewers=["platform"], draft=True,
+    )  # fmt: skip
+    [created] = [r.json() for r in world.gh.requests if r.method == "POST" and r.path.endswith("/pulls")]
+    assert created["maintainer_can_modify"] is False and created["draft"] is True
+    updated = scm.update_pr(pr, title="t2", description="d2")
+    [state] = world.gh.pull_requests(OWNER, SLUG)
+    assert (updated.title, state["title"]) == ("t2", "t2")
+    assert [u["login"] for u in state["requested_reviewers"]] == ["dana-reviewer"]
+    assert [t["slug"] for t in state["requested_teams"]] == ["platform"]
+    assert [label["name"] for label in state["labels"]] == ["catalog"]
+    scm.decline_pr(updated)
+    assert world.gh.pull_requests(OWNER, SLUG)[0]["state"] == "closed"
+    scm.delete_branch(BRANCH)
+    scm.delete_branch(BRANCH)  # already gone: fine
+    assert world.gh.branch_tip(OWNER, SLUG, BRANCH) is None
+
+
+def test_a_second_create_takes_the_open_pull_request_over(world: World) -> None:
+    world.gh.push(OWNER, SLUG, BRANCH, {"port.yml": "changed\n"})
+    scm = world.scm()
+    first = scm.create_pr(branch=BRANCH, base="main", title="t", description="d", reviewers=[])
+    again = scm.create_pr(branch=BRANCH, base="main", title="t2", description="d2", reviewers=[])
+    assert again.id == first.id and again.title == "t2"
+    assert len(world.gh.pull_requests(OWNER, SLUG)) == 1
+
+
+def test_github_app_mints_a_token_for_this_repository_and_its_commits_are_verified(world: World) -> None:
+    world.gh.create_repository(OWNER, "other", {"x": "y"})
+    scm = world.scm(token=None, app_id=str(world.gh.app_id), app_private_key=world.gh.app_private_key)
+    tips = scm.branch_tips(["main", BRANCH])
+    scm.commit_file(
+        branch=BRANCH, path="port.yml", content=b"new\n", message="m", parent=tips["main"] or "",
+        create_from="main", author=None,
+    )  # fmt: skip
+    installation, minted, *rest = world.gh.requests
+    assert installation.path == f"/repos/{OWNER}/{SLUG}/installation"
+    assert installation.headers["authorization"].startswith("Bearer ey")  # the App's JWT
+    assert minted.json() == {"repositories": [SLUG]}, "a token for this repository only"
+    token = rest[0].headers["authorization"].split(" ", 1)[1]
+    assert token.startswith("ghs_") and mask(token) == "****", "the minted token is masked"
+    [commit] = [r for r in world.gh.requests if r.path.endswith("/git/commits")]
+    tip = world.gh.branch_tip(OWNER, SLUG, BRANCH)
+    check = requests.get(
+        f"{world.sb.scm_url}/repos/{OWNER}/{SLUG}/git/commits/{tip}",
+        headers={"Authorization": f"token {token}"},
+    )
+    assert commit.status == 201 and check.status_code == 200
+    other = requests.get(
+        f"{world.sb.scm_url}/repos/{OWNER}/other", headers={"Authorization": f"token {token}"}
+    )
+    assert other.status_code == 404, "the installation token reaches no other repository"
+
+
+@pytest.mark.parametrize("app", [True, False])
+def test_an_app_commit_is_signed_by_github_a_token_commit_is_not(world: World, app: bool) -> None:
+    credentials = {"token": None, "app_id": str(world.gh.app_id), "app_private_key": world.gh.app_private_key}
+    scm = world.scm(**(credentials if app else {}))
+    tips = scm.branch_tips(["main", BRANCH])
+    tip = scm.commit_file(
+        branch=BRANCH, path="port.yml", content=b"new\n", message="m", parent=tips["main"] or "",
+        create_from="main", author=None,
+    )  # fmt: skip
+    assert (tip in world.gh.signed) is app
+
+
+def test_refusals_read_as_users_need_them(world: World) -> None:
+    with pytest.raises(ScmNotFound, match="not found or no access"):
+        world.scm(slug="private").repository()
+    with pytest.raises(ScmAuthError, match="GitHub rejected GITHUB_TOKEN") as auth:
+        world.scm(token=world.gh.token + "x").repository()
+    assert auth.value.exit_code == EXIT_USAGE
+    protection = json.dumps(
+        {"message": "Protected branch update failed for refs/heads/port/enrich-payments."}
+    )
+    world.gh.push(OWNER, SLUG, BRANCH, {"port.yml": "x\n"})
+    world.gh.faults.add("PATCH", r"/git/refs/heads/", status=422, body=protection.encode())
+    scm = world.scm()
+    tip = scm.branch_tip(BRANCH) or ""
+    with pytest.raises(ScmForbidden, match="branch protection refused the write") as refused:
+        scm.commit_file(
+            branch=BRANCH, path="port.yml", content=b"y\n", message="m", parent=tip, create_from=None,
+            author=None,
+        )  # fmt: skip
+    assert "\n" not in refused.value.message
+
+
+def test_an_exhausted_primary_rate_limit_fails_fast(world: World) -> None:
+    reset = str(int(time.time()) + 3000)
+    world.gh.faults.add(
+        "GET",
+        r"^/repos/acme/payments$",
+        status=403,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
+        body=b'{"message": "API rate limit exceeded for installation ID 4242."}',
+    )
+    with pytest.raises(ScmRateLimited, match=r"rate limited.*asked for") as limited:
+        world.scm(max_wait=60).repository()
+    assert world.waits == [] and "5,000 REST requests per hour" in limited.value.message
+
+
+def test_request_budget_first_run_and_unchanged_re_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Sandbox(flavour="github") as sb:
+        example = seed_example(sb)
+        enrich = Enricher(sb, tmp_path, monkeypatch, capsys)
+        sb.scm.clear()
+        first = enrich(example.payload)
+        assert first.result["outcome"] == "created"
+        first_run = len(sb.scm.requests)
+        sb.port.create_run("r_again")
+        sb.scm.clear()
+        again = enrich(payload(example, port_context={"runId": "r_again"}))
+        assert again.result["outcome"] == "unchanged"
+        assert (first_run, len(sb.scm.requests), len(sb.scm.writes())) == (7, 5, 0)
+
+
+def test_workflow_dispatch_inputs_with_port_context_as_json_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Sandbox(flavour="github") as sb:
+        example = seed_example(sb)
+        inputs = {**example.payload, "port_context": json.dumps(example.payload["port_context"])}
+        run = Enricher(sb, tmp_path, monkeypatch, capsys)(inputs)
+        assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+        assert sb.port.runs[example.run_id]["status"] == "SUCCESS"
