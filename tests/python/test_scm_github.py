@@ -247,3 +247,43 @@ def test_workflow_dispatch_inputs_with_port_context_as_json_text(
         run = Enricher(sb, tmp_path, monkeypatch, capsys)(inputs)
         assert run.code == 0 and run.result["outcome"] == "created", run.stderr
         assert sb.port.runs[example.run_id]["status"] == "SUCCESS"
+
+
+def test_a_github_app_run_leaks_neither_key_nor_minted_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from port_gitops import logsetup
+
+    monkeypatch.setattr(logsetup, "_secrets", set())
+    with Sandbox(flavour="github") as sb:
+        example = seed_example(sb)
+        enrich = Enricher(sb, tmp_path, monkeypatch, capsys)
+        app = {
+            "GITHUB_TOKEN": None,
+            "GITHUB_APP_ID": str(sb.scm.app_id),
+            "GITHUB_APP_PRIVATE_KEY": sb.scm.app_private_key,
+        }
+        run = enrich(example.payload, "--max-attempts", "2", **app)
+        assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+        minted = {
+            r.headers["authorization"].split(" ", 1)[1]
+            for r in sb.scm.requests
+            if "ghs_" in r.headers.get("authorization", "")
+        }
+        assert minted
+        key_lines = [line for line in sb.scm.app_private_key.splitlines() if "-----" not in line]
+        output = run.stdout + run.stderr + json.dumps(run.result)
+        assert not [s for s in [*minted, *key_lines] if s in output]
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        for key, code in ((other.decode(), 2), ("-----BEGIN RSA PRIVATE KEY-----\nnot a key\n", 2)):
+            sb.port.create_run("r_key")
+            refused = enrich(
+                payload(example, port_context={"runId": "r_key"}), **{**app, "GITHUB_APP_PRIVATE_KEY": key}
+            )
+            assert refused.code == code, refused.stderr
+            assert "not a key" not in refused.stderr + json.dumps(refused.result)
