@@ -234,7 +234,7 @@ class GitHubSandbox(CodeHost):
         owners = [a for a in repo.default_reviewers if a != author] if not draft else []
         with repo.lock:
             for pr in repo.pull_requests.values():
-                if pr.state == OPEN and pr.source == source:
+                if pr.state == OPEN and pr.source == source and pr.source_repo is None:
                     return pr, False  # GitHub refuses a second one (the API answers 422)
             pr, created = self.open_pull_request(
                 repo,
@@ -382,7 +382,7 @@ class GitHubSandbox(CodeHost):
             "requested_teams": [
                 {"name": slug, "slug": slug, "url": f"{self.url}/teams/{slug}"} for slug in pr.team_reviewers
             ],
-            "head": self._end(repo, pr.source, pr.source_commit),
+            "head": self._end(pr.source_repo or repo, pr.source, pr.source_commit),  # a fork's own repository
             "base": self._end(repo, pr.destination, pr.destination_commit),
             "draft": pr.draft,
             "merged": pr.state == MERGED,

@@ -251,6 +251,21 @@ class GitHubApi:
         if commit is None:
             return error(404, f"No commit found for the ref {ref}")
         entry = repo.git.entry(commit, path)
+        if entry is not None and entry.type == "tree":
+            # A directory answers its listing, as JSON, whatever the Accept header asks for.
+            listing = repo.git.list_directory(commit, path) or []
+            return Response.json(
+                200,
+                [
+                    {
+                        "type": "dir" if item.type == "tree" else "file",
+                        "name": item.path.rsplit("/", 1)[-1],
+                        "path": item.path,
+                        "sha": item.sha,
+                    }
+                    for item in listing
+                ],
+            )
         if entry is None or entry.type != "blob":
             return error(404, "Not Found")
         data = repo.git.run("cat-file", "blob", entry.sha)

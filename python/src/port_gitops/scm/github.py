@@ -45,6 +45,7 @@ from port_gitops.scm.common import (
     RequestRunner,
     error_for_status,
     json_of,
+    parent_dirs,
     valid_branch,
     valid_file_path,
     valid_segment,
@@ -56,6 +57,7 @@ from port_gitops.scm.errors import (
     ScmError,
     ScmForbidden,
     ScmNotFound,
+    ScmPathNotAFile,
 )
 
 log = logging.getLogger("port_gitops")
@@ -194,6 +196,16 @@ def _tips_query(count: int) -> str:
         f"query($owner: String!, $name: String!, {names}) "
         f"{{ repository(owner: $owner, name: $name) {{ {refs} }} }}"
     )
+
+
+def _is_listing(response: requests.Response) -> bool:
+    """A contents answer that lists a directory (a JSON array) rather than a file's bytes or metadata."""
+    if "json" not in response.headers.get("Content-Type", ""):
+        return False
+    try:
+        return isinstance(response.json(), list)
+    except ValueError:
+        return False
 
 
 class GitHubScm:
@@ -388,16 +400,32 @@ class GitHubScm:
         return dict(data)
 
     def read_file(self, commit: str, path: str) -> Optional[bytes]:
-        response = self._call(
+        file_path = valid_file_path(path)
+        response = self._contents(commit, file_path, raw=True)
+        if response.status_code != 404:
+            if _is_listing(response):  # a directory answers its listing even when raw is asked for
+                raise ScmPathNotAFile(path, commit)
+            return response.content
+        # Absent: fine, unless a parent is a file (writing there would replace that file).
+        for parent in parent_dirs(file_path):
+            found = self._contents(commit, parent, raw=False)
+            if found.status_code == 404:
+                continue
+            if not _is_listing(found):
+                raise ScmPathNotAFile(path, commit, parent=parent)
+            break
+        return None
+
+    def _contents(self, commit: str, path: str, *, raw: bool) -> requests.Response:
+        return self._call(
             "GET",
-            f"{self._repo}/contents/{quote(valid_file_path(path))}",
+            f"{self._repo}/contents/{quote(path)}",
             what=f"read {path} at {commit[:12]}",
             idempotent=True,
             params={"ref": valid_sha(commit)},
-            raw=True,
+            raw=raw,
             passthrough=(404,),
         )
-        return None if response.status_code == 404 else response.content
 
     def find_open_pr(self, branch: str) -> Optional[PullRequest]:
         what = f"find the open pull request from {branch}"
