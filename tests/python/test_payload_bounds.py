@@ -148,7 +148,7 @@ def interim_results(monkeypatch: pytest.MonkeyPatch, result_files: Path) -> list
     seen: list[dict[str, Any]] = []
 
     class Dies:
-        def __init__(self, *args: Any) -> None:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             pass
 
         def run(self) -> None:

@@ -16,6 +16,7 @@ API_PATH = {
     "bitbucket-cloud": "/2.0/repositories/acme/payments",
     "bitbucket-datacenter": "/rest/api/1.0/projects/ACME/repos/payments",
     "gitlab": "/api/v4/projects/acme%2Fpayments",
+    "github": "/repos/acme/payments",
 }
 STRANGE = ["café", "πass", "トークン", "tok\u00e9n\u2028"]
 
@@ -42,11 +43,10 @@ def test_a_non_ascii_credential_is_401_never_500(sb: Sandbox, secret: str) -> No
     ]:
         answer = requests.get(url, headers=header, timeout=10)
         assert answer.status_code == 401, (header, answer.text[:200])
-    good = (
-        {"PRIVATE-TOKEN": sb.scm.token}
-        if sb.flavour == "gitlab"
-        else {"Authorization": basic(sb.scm.username, sb.scm.token)}
-    )
+    good = {
+        "gitlab": {"PRIVATE-TOKEN": sb.scm.token},
+        "github": {"Authorization": sb.scm.access_header(sb.scm.token)},
+    }.get(sb.flavour, {"Authorization": basic(sb.scm.username, sb.scm.token)})
     assert requests.get(url, headers=good, timeout=10).status_code == 200
     for client_id, client_secret in [(sb.port.client_id, secret), (secret, sb.port.client_secret)]:
         token = requests.post(

@@ -34,6 +34,7 @@ from port_gitops.sandbox.codehost import (
     HostedRepository,
     PullRequest,
     basic_credentials,
+    same_secret,
 )
 from port_gitops.sandbox.faults import RecordedRequest
 from port_gitops.sandbox.server import App, Request
@@ -183,11 +184,9 @@ class GitHubSandbox(CodeHost):
         """The bot for the personal access token, the App's bot for an installation token (the
         repository restriction is checked per request by the API)."""
         token = self.presented_token(request)
-        if token and secrets.compare_digest(token, self.token):
+        if token and same_secret(token, self.token):
             return self.bot
-        if token and (
-            self.installation_token(token) is not None or secrets.compare_digest(token, self.access_token)
-        ):
+        if token and (self.installation_token(token) is not None or same_secret(token, self.access_token)):
             return self.app_bot  # `access_token`: an installation token minted elsewhere
         return None
 
