@@ -55,7 +55,14 @@ from port_gitops.scm.common import (
     valid_segment,
     valid_sha,
 )
-from port_gitops.scm.errors import ScmAuthError, ScmConflict, ScmError, ScmForbidden, ScmPathNotAFile
+from port_gitops.scm.errors import (
+    ScmAuthError,
+    ScmConflict,
+    ScmError,
+    ScmForbidden,
+    ScmNotFound,
+    ScmPathNotAFile,
+)
 
 log = logging.getLogger("port_gitops")
 
@@ -412,7 +419,12 @@ class DataCenterScm:
                 passthrough=(409,),
             )
 
-        response = self._with_valid_reviewers(send, wanted, what)
+        try:
+            response = self._with_valid_reviewers(send, wanted, what)
+        except ScmNotFound as exc:
+            # "Repository ref 'refs/heads/…' does not exist": a concurrent run deleted our branch between
+            # our commit and this request (the repository itself was read moments ago). Decide again.
+            raise ScmConflict(exc.message, status=exc.status) from exc
         if response.status_code == 409 and _is(response, _DUPLICATE_PR):
             existing = self._pull_request(next(e for e in _errors(response) if "existingPullRequest" in e)[
                 "existingPullRequest"

@@ -65,7 +65,9 @@ _RATE_LIMIT_HINT = " (GitLab rate-limits API requests per user and per IP; see i
 _DRAFT_PREFIX = "Draft: "
 # A Commits API 400 that means "someone moved it under us": re-read and decide again.
 _CONFLICTS = re.compile(
-    r"already exists|has changed since|doesn't exist|does not exist|not the tip|been updated", re.IGNORECASE
+    # "... only create or edit files when you are on a branch": the branch was deleted under us.
+    r"already exists|has changed since|doesn't exist|does not exist|not the tip|been updated|on a branch",
+    re.IGNORECASE,
 )
 _PROTECTED = re.compile(r"not allowed to (push|create|delete)|protected branch", re.IGNORECASE)
 _AUTHOR = re.compile(r"^(?P<name>[^<>\n]+) <(?P<email>[^<>\s]+)>$")
