@@ -211,6 +211,30 @@ def test_left_over_branch_after_a_declined_pr_is_recreated_from_the_tip(
     assert len(open_prs(sb, example)) == 1
 
 
+def test_a_concurrent_runs_fresh_branch_is_built_on_never_deleted(
+    sb: Sandbox, example: Example, enrich: Enricher
+) -> None:
+    # issue 12 D: another run has just created our branch (one commit on the current base) and is about
+    # to open its pull request. Deleting the branch as a left-over would close the PR that run reports.
+    theirs = sb.bitbucket.push(
+        example.workspace,
+        example.slug,
+        BRANCH,
+        {"port.yml": EXISTING_PORT_YML + "- identifier: payments\n  blueprint: service\n"},
+        "Enrich payments (another run)",
+    )
+    base_tip = sb.bitbucket.branch_tip(example.workspace, example.slug, "main")
+    assert git(sb, example, "rev-list", "--parents", "-n", "1", BRANCH).split()[1] == base_tip
+    sb.scm.clear()
+    run = enrich(example.payload)
+    assert run.code == 0, run.stderr
+    assert run.result["outcome"] == "created"
+    assert not [w for w in sb.scm.writes() if w.method == "DELETE"], "the fresh branch was deleted"
+    assert git(sb, example, "rev-list", "--parents", "-n", "1", BRANCH).split()[1:] == [theirs]
+    assert entity(port_yml(sb, example, BRANCH), "payments")["properties"]["lifecycle"] == "Production"
+    assert [pr.id for pr in open_prs(sb, example)] == [run.result["pull_request"]["id"]]
+
+
 def test_merged_pr_then_same_request_is_none(sb: Sandbox, example: Example, enrich: Enricher) -> None:
     first = enrich(example.payload)
     sb.bitbucket.merge_pull_request(
@@ -321,12 +345,6 @@ def test_a_fork_pull_request_with_our_branch_name_is_not_taken_for_ours(
     assert ours.source_repo is None and ours.source == BRANCH
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known race, issue 12 stays open: a run can take a concurrent run's fresh branch, whose pull "
-    "request is not open yet, for a left-over one and recreate it, so an earlier run's reported pull "
-    "request ends up closed (seen once on GitLab); every run still succeeds and one PR is open",
-)
 def test_twenty_concurrent_runs_with_different_values_all_succeed(
     sb: Sandbox, example: Example, tmp_path: Path
 ) -> None:

@@ -3,7 +3,9 @@
 The outcome table (create-pull-request's model, over REST):
 - the base already holds the desired port.yml     -> none      (an open PR from our branch is declined)
 - our branch is absent                            -> created   (branch + commit from the base tip, then PR)
-- our branch exists, no open PR, branch is stale  -> created   (branch recreated from the base tip)
+- our branch exists, no open PR, one commit on the -> created   (our commit on it, then the PR: it is most
+  current base                                                   likely a concurrent run's, PR not open yet)
+- our branch exists, no open PR, anything else    -> created   (left over: recreated from the base tip)
 - open PR, branch holds the desired content       -> unchanged (nothing written)
 - open PR, branch holds something else            -> updated   (a commit on the branch whose port.yml is
                                                                 the merge against the *current* base)
@@ -244,9 +246,10 @@ class Enrichment:
             return
         pr = scm.find_open_pr(self.branch)
         if pr is None:
-            if self._fresh_branch(tip, base_tip, content):
-                # A concurrent run created the branch a moment ago; it is exactly what we want.
-                result.commit = tip
+            if scm.commit_parents(tip)[:1] == [base_tip]:
+                # One commit on the current base and no PR: most likely a concurrent run's fresh branch
+                # whose PR is about to open. Deleting it would close that PR; build on it instead.
+                self._commit_on(tip, content, desired)
                 self._open_pr(base, desired, outcome="created")
                 return
             self.progress.step(
@@ -261,21 +264,7 @@ class Enrichment:
             result.outcome = "unchanged"
             self.progress.step(f"pull request #{pr.id} already carries this change: {pr.url}")
             return
-        commit = self._write(
-            f"commit {job.path} on {self.branch} (parent {tip[:12]})",
-            lambda: scm.commit_file(
-                branch=self.branch,
-                path=job.path,
-                content=content,
-                message=self._message(desired),
-                parent=tip,
-                create_from=None,
-                author=job.author,
-            ),
-        )
-        result.commit = commit if isinstance(commit, str) else None
-        if result.commit:
-            self.progress.step(f"committed {result.commit[:12]} to {self.branch}")
+        self._commit_on(tip, content, desired)
         updated = self._write(
             f"update pull request #{pr.id}",
             lambda: scm.update_pr(pr, title=self._title(), description=self._description(desired)),
@@ -289,8 +278,27 @@ class Enrichment:
         if not self.job.dry_run:
             self.progress.step(message)
 
-    def _fresh_branch(self, tip: str, base_tip: str, content: bytes) -> bool:
-        return self._read(tip) == content and self.scm.commit_parents(tip)[:1] == [base_tip]
+    def _commit_on(self, tip: str, content: bytes, desired: MergeResult) -> None:
+        """Our port.yml as a commit on the branch at `tip` (the optimistic lock), unless it is there."""
+        job, result = self.job, self.result
+        if self._read(tip) == content:
+            result.commit = tip
+            return
+        commit = self._write(
+            f"commit {job.path} on {self.branch} (parent {tip[:12]})",
+            lambda: self.scm.commit_file(
+                branch=self.branch,
+                path=job.path,
+                content=content,
+                message=self._message(desired),
+                parent=tip,
+                create_from=None,
+                author=job.author,
+            ),
+        )
+        result.commit = commit if isinstance(commit, str) else None
+        if result.commit:
+            self.progress.step(f"committed {result.commit[:12]} to {self.branch}")
 
     def _none(self, tip: Optional[str]) -> None:
         result, scm = self.result, self.scm
