@@ -44,3 +44,9 @@ def run_cli(
     return subprocess.run(
         [*cmd, *args], input=stdin, capture_output=True, env=full_env, cwd=cwd, timeout=120, check=False
     )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`step_name` runs over the STEPS of the module the test runs in (bitbucket_world's fault matrix)."""
+    if "step_name" in metafunc.fixturenames:
+        metafunc.parametrize("step_name", sorted(metafunc.module.STEPS))

@@ -1,21 +1,34 @@
 """CloudScm against the Bitbucket Cloud sandbox: real HTTP on loopback, a real git repository behind it.
 
-Every method once on the happy path, then the fault matrix: each injected fault on each call ends in
-success after a retry or in a classified error, and never in a second commit or a second pull request
-(checked on the sandbox's git repository and pull-request list, not on what the client believes).
+Every method once on the happy path, then the fault matrix (its tests are bitbucket_world's): each
+injected fault on each call ends in success after a retry or in a classified error, and never in a
+second commit or a second pull request (checked on the sandbox's git repository and pull-request list,
+not on what the client believes).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import re
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any
 
+import bitbucket_world
 import pytest
+from bitbucket_world import (
+    BRANCH,
+    CHANGED,
+    EXISTING,
+    NEVER_SENT,
+    SHA40,
+    Step,
+    decline,
+    nothing,
+    update,
+    with_branch,
+    with_pr,
+)
 
 from port_gitops.errors import EXIT_FAILED, EXIT_USAGE, InvalidInputError
 from port_gitops.http import make_session
@@ -25,7 +38,6 @@ from port_gitops.scm import (
     PullRequest,
     ScmAuthError,
     ScmConflict,
-    ScmError,
     ScmForbidden,
     ScmNotFound,
     ScmRateLimited,
@@ -33,26 +45,10 @@ from port_gitops.scm import (
 from port_gitops.scm.bitbucket_cloud import CloudScm
 
 WS = "acme"
-EXISTING = (
-    b"# The payments service, described for Port.\n- identifier: other  # keep me\n  blueprint: service\n"
-)
-CHANGED = EXISTING + b"- identifier: payments\n  blueprint: service\n"
-BRANCH = "port/enrich-payments"
-NEVER_SENT = "never-sent"  # for clients that must fail before any request
-SHA40 = re.compile(r"[0-9a-f]{40}")
 
 
 @dataclass
-class World:
-    sb: Sandbox
-    slug: str  # a fresh repository per test
-    base: str  # tip of its main branch when the test starts
-    waits: list[float] = field(default_factory=list)
-
-    @property
-    def bb(self) -> Any:
-        return self.sb.bitbucket
-
+class World(bitbucket_world.World):
     def scm(self, *, timeout: tuple[float, float] = (5, 30), **credentials: Any) -> CloudScm:
         auth = credentials or {"username": self.bb.username, "token": self.bb.token, "access_token": None}
         auth.setdefault("username", None)
@@ -67,24 +63,11 @@ class World:
             **auth,
         )
 
-    def git(self, *args: str) -> str:
-        done = subprocess.run(
-            ["git", "--git-dir", str(self.bb.git_dir(WS, self.slug)), *args],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.strip()
+    def commit(self, scm: CloudScm, parent: str | None = None, content: bytes = CHANGED) -> str:
+        return commit(scm, self, parent, content)
 
-    def commits_on(self, branch: str) -> list[str]:
-        """Commits on `branch` that main (as the test started) does not have, newest first."""
-        return self.git("rev-list", f"{self.base}..refs/heads/{branch}").split()
-
-    def pull_requests(self) -> list[dict[str, Any]]:
-        return list(self.bb.pull_requests(WS, self.slug))
-
-    def sent(self) -> list[str]:
-        return [f"{r.method} {r.path}" for r in self.bb.requests]
+    def reviewer(self) -> str:
+        return str(self.bb.add_user("Rita Reviewer").uuid)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +81,7 @@ def world(sandbox: Sandbox) -> Iterator[World]:
     slug = f"payments-{next(_numbers)}"
     base = sandbox.bitbucket.create_repository(WS, slug, files={"port.yml": EXISTING}, main_branch="main")
     sandbox.bitbucket.clear()
-    yield World(sandbox, slug, base)
+    yield World(sandbox, WS, slug, base)
     sandbox.bitbucket.faults.clear()
 
 
@@ -404,160 +387,29 @@ def test_rate_limit_until_the_budget_runs_out(world: World) -> None:
     assert len(world.waits) == 4
 
 
-# -- the fault matrix ---------------------------------------------------------------------------------
+# -- the fault matrix (the tests are bitbucket_world's) ----------------------------------------------
 
-Step = Callable[[World, CloudScm], Any]
-
-
-def _update(world: World, scm: CloudScm) -> PullRequest:
-    pr = scm.find_open_pr(BRANCH)
-    assert pr is not None
-    return scm.update_pr(pr, title="Enrich again", description="second")
-
-
-def _decline(world: World, scm: CloudScm) -> None:
-    pr = scm.find_open_pr(BRANCH)
-    assert pr is not None
-    scm.decline_pr(pr)
-
-
-def _with_branch(world: World) -> None:
-    commit(world.scm(), world)
-
-
-def _with_pr(world: World) -> None:
-    scm = world.scm()
-    commit(scm, world)
-    reviewer = world.bb.add_user("Rita Reviewer")
-    open_pr(scm, (reviewer.uuid,))
-
-
-# name: (method, path regex, setup, step, is a write)
-STEPS: dict[str, tuple[str, str, Callable[[World], None], Step, bool]] = {
-    "repository": ("GET", r"/payments-\d+$", lambda w: None, lambda w, s: s.repository(), False),
-    "branch_tip": ("GET", r"/refs/branches/main$", lambda w: None, lambda w, s: s.branch_tip("main"), False),
-    "read_file": ("GET", r"/src/", lambda w: None, lambda w, s: s.read_file(w.base, "port.yml"), False),
-    "default_reviewers": (
-        "GET",
-        r"/effective-default-reviewers",
-        lambda w: None,
-        lambda w, s: s.default_reviewers(),
-        False,
+# name: every request the client makes, how to set it up and trigger it
+STEPS = {
+    "repository": Step("GET", r"/payments-\d+$", nothing, lambda w, s: s.repository(), False),
+    "branch_tip": Step("GET", r"/refs/branches/main$", nothing, lambda w, s: s.branch_tip("main"), False),
+    "read_file": Step("GET", r"/src/", nothing, lambda w, s: s.read_file(w.base, "port.yml"), False),
+    "default_reviewers": Step(
+        "GET", r"/effective-default-reviewers", nothing, lambda w, s: s.default_reviewers(), False
     ),
-    "find_open_pr": ("GET", r"/pullrequests$", _with_pr, lambda w, s: s.find_open_pr(BRANCH), False),
-    "commit_file": ("POST", r"/src$", lambda w: None, lambda w, s: commit(s, w), True),
-    "create_pr": ("POST", r"/pullrequests$", _with_branch, lambda w, s: open_pr(s), True),
-    "update_pr(PUT)": ("PUT", r"/pullrequests/\d+$", _with_pr, _update, True),
-    "decline_pr": ("POST", r"/decline$", _with_pr, _decline, True),
-    "delete_branch": ("DELETE", r"/refs/branches/", _with_branch, lambda w, s: s.delete_branch(BRANCH), True),
+    "find_open_pr": Step("GET", r"/pullrequests$", with_pr, lambda w, s: s.find_open_pr(BRANCH), False),
+    "commit_file": Step("POST", r"/src$", nothing, lambda w, s: w.commit(s), True),
+    "create_pr": Step("POST", r"/pullrequests$", with_branch, lambda w, s: w.open_pr(s), True),
+    "update_pr": Step("PUT", r"/pullrequests/\d+$", with_pr, update, True),
+    "decline_pr": Step("POST", r"/decline$", with_pr, decline, True),
+    "delete_branch": Step(
+        "DELETE", r"/refs/branches/", with_branch, lambda w, s: s.delete_branch(BRANCH), True
+    ),
 }
-
-TRANSIENT = {
-    "429+Retry-After": {"status": 429, "retry_after": "2"},
-    "429": {"status": 429},
-    "502": {"status": 502},
-    "503": {"status": 503},
-    "504": {"status": 504},
-    "reset": {"reset": True},
-}
+COMMIT = ("POST", r"/src$")
+CREATE_PR = ("POST", r"/pullrequests$")
+SERVER_ERROR_TEXT = "HTTP 500"
 
 
-def _invariants(world: World, name: str) -> None:
-    """Whatever happened: at most one commit on our branch, at most one pull request, main untouched."""
-    assert world.bb.branch_tip(WS, world.slug, "main") == world.base
-    assert len(world.commits_on(BRANCH)) <= 1 if world.bb.branch_tip(WS, world.slug, BRANCH) else True
-    assert len(world.pull_requests()) <= 1, name
-    assert (
-        world.bb.read_file(WS, world.slug, "main", "port.yml") == EXISTING
-    )  # no line of the existing file lost
-
-
-@pytest.mark.parametrize("fault", sorted(TRANSIENT))
-@pytest.mark.parametrize("name", sorted(STEPS))
-def test_transient_faults_succeed_after_a_retry(world: World, name: str, fault: str) -> None:
-    method, path, setup, step, _ = STEPS[name]
-    setup(world)
-    scm = world.scm()
-    world.bb.clear()
-    world.bb.faults.add(method, path, **TRANSIENT[fault])
-    step(world, scm)
-    hits = [r for r in world.bb.requests if r.method == method and re.search(path, r.path)]
-    assert len(hits) == 2, world.sent()  # the faulted attempt and its successful retry
-    assert len(world.waits) == 1
-    if fault == "429+Retry-After":
-        assert world.waits == [2.0]
-    _invariants(world, name)
-
-
-@pytest.mark.parametrize("name", sorted(STEPS))
-def test_500_is_retried_on_reads_and_reported_on_writes(world: World, name: str) -> None:
-    method, path, setup, step, write = STEPS[name]
-    setup(world)
-    scm = world.scm()
-    world.bb.clear()
-    world.bb.faults.add(method, path, status=500)
-    if write:
-        with pytest.raises(ScmError) as caught:
-            step(world, scm)
-        assert caught.value.status == 500
-        assert caught.value.exit_code == EXIT_FAILED
-        assert world.waits == []
-    else:
-        step(world, scm)
-        assert len(world.waits) == 1
-    _invariants(world, name)
-
-
-@pytest.mark.parametrize("name", sorted(STEPS))
-def test_a_slow_answer_times_out_and_is_retried(world: World, name: str) -> None:
-    method, path, setup, step, _ = STEPS[name]
-    setup(world)
-    scm = world.scm(timeout=(2, 0.1))
-    world.bb.clear()
-    # Answered late: the client has given up by then. Late enough that the retry, even on a loaded
-    # machine, is answered before the delayed original is applied (a write would then answer 409).
-    world.bb.faults.add(method, path, delay=1.0)
-    step(world, scm)
-    assert len(world.waits) == 1
-    _invariants(world, name)
-
-
-def test_a_commit_whose_answer_was_lost_is_not_replayed_into_a_second_commit(world: World) -> None:
-    # The commit happens, the connection drops before the 201: the replay carries the same `parents`,
-    # which is no longer the tip, so Bitbucket answers 409 instead of stacking a duplicate.
-    scm = world.scm()
-    world.bb.faults.add("POST", r"/src$", reset=True, apply=True)
-    with pytest.raises(ScmConflict):
-        commit(scm, world)
-    assert len(world.commits_on(BRANCH)) == 1
-    assert world.bb.read_file(WS, world.slug, BRANCH, "port.yml") == CHANGED
-
-
-def test_a_pull_request_whose_answer_was_lost_is_not_opened_twice(world: World) -> None:
-    _with_branch(world)
-    scm = world.scm()
-    world.bb.faults.add("POST", r"/pullrequests$", reset=True, apply=True)
-    pr = open_pr(scm)
-    (stored,) = world.pull_requests()
-    assert stored["id"] == pr.id and stored["state"] == "OPEN"
-
-
-@pytest.mark.parametrize("name", ["update_pr(PUT)", "decline_pr", "delete_branch"])
-def test_other_writes_whose_answer_was_lost_are_safe_to_replay(world: World, name: str) -> None:
-    method, path, setup, step, _ = STEPS[name]
-    setup(world)
-    world.bb.faults.add(method, path, status=503, apply=True)
-    step(world, world.scm())
-    _invariants(world, name)
-    if name == "update_pr(PUT)":
-        (stored,) = world.pull_requests()
-        assert stored["title"] == "Enrich again" and len(stored["reviewers"]) == 1
-    if name == "decline_pr":
-        assert [p["state"] for p in world.pull_requests()] == ["DECLINED"]
-
-
-def test_a_409_from_a_racing_writer_is_a_conflict(world: World) -> None:
-    world.bb.faults.add("POST", r"/src$", status=409)
-    with pytest.raises(ScmConflict):
-        commit(world.scm(), world)
-    assert world.bb.branch_tip(WS, world.slug, BRANCH) is None
+class TestFaultMatrix(bitbucket_world.FaultMatrix):
+    pass

@@ -3,9 +3,9 @@ behind it.
 
 Every method on the happy path, the Data Center specifics (one-call branch + commit, `sourceCommitId`,
 `version`, duplicate pull requests, default reviewers per branch pair, tokens without a user), then the
-fault matrix: each injected fault on each call ends in success after a retry or in a classified error,
-and never in a second commit or a second pull request (checked on the sandbox's git repository and
-pull-request list, not on what the client believes).
+fault matrix (its shared tests are bitbucket_world's): each injected fault on each call ends in success
+after a retry or in a classified error, and never in a second commit or a second pull request (checked
+on the sandbox's git repository and pull-request list, not on what the client believes).
 """
 
 from __future__ import annotations
@@ -13,13 +13,26 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+import bitbucket_world
 import pytest
+from bitbucket_world import (
+    BRANCH,
+    CHANGED,
+    EXISTING,
+    NEVER_SENT,
+    SHA40,
+    Step,
+    decline,
+    nothing,
+    update,
+    with_branch,
+    with_pr,
+)
 
 from port_gitops.errors import EXIT_FAILED, EXIT_USAGE, InvalidInputError
 from port_gitops.http import make_session
@@ -30,7 +43,6 @@ from port_gitops.scm import (
     PullRequest,
     ScmAuthError,
     ScmConflict,
-    ScmError,
     ScmForbidden,
     ScmNotFound,
     ScmRateLimited,
@@ -38,13 +50,6 @@ from port_gitops.scm import (
 from port_gitops.scm.bitbucket_datacenter import DataCenterScm
 
 KEY = "ACME"
-EXISTING = (
-    b"# The payments service, described for Port.\n- identifier: other  # keep me\n  blueprint: service\n"
-)
-CHANGED = EXISTING + b"- identifier: payments\n  blueprint: service\n"
-BRANCH = "port/enrich-payments"
-NEVER_SENT = "never-sent"  # for clients that must fail before any request
-SHA40 = re.compile(r"[0-9a-f]{40}")
 _numbers = itertools.count(1)
 
 
@@ -62,33 +67,15 @@ def make_scm(bb: BitbucketDataCenterSandbox, slug: str, waits: list[float], *,
 
 
 @dataclass
-class World:
-    bb: BitbucketDataCenterSandbox
-    slug: str  # a fresh repository per test
-    base: str  # tip of its main branch when the test starts
-    waits: list[float] = field(default_factory=list)
-
+class World(bitbucket_world.World):
     def scm(self, *, timeout: tuple[float, float] = (5, 30), **credentials: Any) -> DataCenterScm:
         return make_scm(self.bb, self.slug, self.waits, timeout=timeout, **credentials)
 
-    def git(self, *args: str) -> str:
-        done = subprocess.run(
-            ["git", "--git-dir", str(self.bb.git_dir(KEY, self.slug)), *args],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.strip()
+    def commit(self, scm: DataCenterScm, parent: str | None = None, content: bytes = CHANGED) -> str:
+        return commit(scm, self, parent, content)
 
-    def commits_on(self, branch: str) -> list[str]:
-        """Commits on `branch` that main (as the test started) does not have, newest first."""
-        return self.git("rev-list", f"{self.base}..refs/heads/{branch}").split()
-
-    def pull_requests(self) -> list[dict[str, Any]]:
-        return list(self.bb.pull_requests(KEY, self.slug))
-
-    def sent(self) -> list[str]:
-        return [f"{r.method} {r.path}" for r in self.bb.requests]
+    def reviewer(self) -> str:
+        return str(self.bb.add_user("Rita Reviewer").nickname)
 
     def form(self, request_index: int = -1) -> dict[str, str]:
         """The plain fields of a recorded multipart commit (content excluded)."""
@@ -117,7 +104,7 @@ def world(sandbox: Sandbox) -> Iterator[World]:
     slug = f"payments-{next(_numbers)}"
     base = bb.create_repository(KEY, slug, files={"port.yml": EXISTING}, main_branch="main")
     bb.clear()
-    yield World(bb, slug, base)
+    yield World(sandbox, KEY, slug, base)
     bb.faults.clear()
 
 
@@ -500,131 +487,27 @@ def test_rate_limit_until_the_budget_runs_out(world: World) -> None:
     assert len(world.waits) == 4
 
 
-# -- the fault matrix ---------------------------------------------------------------------------------
+# -- the fault matrix (the shared tests are bitbucket_world's) ----------------------------------------
 
-Step = Callable[[World, DataCenterScm], Any]
-
-
-def _update(world: World, scm: DataCenterScm) -> PullRequest:
-    pr = scm.find_open_pr(BRANCH)
-    assert pr is not None
-    return scm.update_pr(pr, title="Enrich again", description="second")
-
-
-def _decline(world: World, scm: DataCenterScm) -> None:
-    pr = scm.find_open_pr(BRANCH)
-    assert pr is not None
-    scm.decline_pr(pr)
-
-
-def _with_branch(world: World) -> None:
-    commit(world.scm(), world)
-
-
-def _with_pr(world: World) -> None:
-    scm = world.scm()
-    commit(scm, world)
-    reviewer = world.bb.add_user("Rita Reviewer")
-    open_pr(scm, (reviewer.nickname,))
-
-
-def _nothing(world: World) -> None:
-    pass
-
-
-# name: (method, path regex, setup, step, is a write)
-STEPS: dict[str, tuple[str, str, Callable[[World], None], Step, bool]] = {
-    "repository": ("GET", r"/default-branch$", _nothing, lambda w, s: s.repository(), False),
-    "branch_tip": ("GET", r"/branches$", _nothing, lambda w, s: s.branch_tip("main"), False),
-    "read_file": ("GET", r"/raw/", _nothing, lambda w, s: s.read_file(w.base, "port.yml"), False),
-    "commit_parents": ("GET", r"/commits/[0-9a-f]+$", _nothing, lambda w, s: s.commit_parents(w.base), False),
-    "find_open_pr": ("GET", r"/pull-requests$", _with_pr, lambda w, s: s.find_open_pr(BRANCH), False),
-    "create_pr(reviewers)": ("GET", r"/reviewers$", _with_branch, lambda w, s: open_pr(s), False),
-    "commit_file": ("PUT", r"/browse/", _nothing, lambda w, s: commit(s, w), True),
-    "create_pr": ("POST", r"/pull-requests$", _with_branch, lambda w, s: open_pr(s), True),
-    "update_pr": ("PUT", r"/pull-requests/\d+$", _with_pr, _update, True),
-    "decline_pr": ("POST", r"/decline$", _with_pr, _decline, True),
-    "delete_branch": ("DELETE", r"/branches$", _with_branch, lambda w, s: s.delete_branch(BRANCH), True),
+# name: every request the client makes, how to set it up and trigger it
+STEPS = {
+    "repository": Step("GET", r"/default-branch$", nothing, lambda w, s: s.repository(), False),
+    "branch_tip": Step("GET", r"/branches$", nothing, lambda w, s: s.branch_tip("main"), False),
+    "read_file": Step("GET", r"/raw/", nothing, lambda w, s: s.read_file(w.base, "port.yml"), False),
+    "commit_parents": Step(
+        "GET", r"/commits/[0-9a-f]+$", nothing, lambda w, s: s.commit_parents(w.base), False
+    ),
+    "find_open_pr": Step("GET", r"/pull-requests$", with_pr, lambda w, s: s.find_open_pr(BRANCH), False),
+    "create_pr(reviewers)": Step("GET", r"/reviewers$", with_branch, lambda w, s: w.open_pr(s), False),
+    "commit_file": Step("PUT", r"/browse/", nothing, lambda w, s: w.commit(s), True),
+    "create_pr": Step("POST", r"/pull-requests$", with_branch, lambda w, s: w.open_pr(s), True),
+    "update_pr": Step("PUT", r"/pull-requests/\d+$", with_pr, update, True),
+    "decline_pr": Step("POST", r"/decline$", with_pr, decline, True),
+    "delete_branch": Step("DELETE", r"/branches$", with_branch, lambda w, s: s.delete_branch(BRANCH), True),
 }
-
-TRANSIENT = {
-    "429+Retry-After": {"status": 429, "retry_after": "2"},
-    "429": {"status": 429},
-    "502": {"status": 502},
-    "503": {"status": 503},
-    "504": {"status": 504},
-    "reset": {"reset": True},
-}
-
-
-def _invariants(world: World, name: str) -> None:
-    """Whatever happened: at most one commit on our branch, at most one pull request, main untouched."""
-    assert world.bb.branch_tip(KEY, world.slug, "main") == world.base
-    if world.bb.branch_tip(KEY, world.slug, BRANCH):
-        assert len(world.commits_on(BRANCH)) <= 1, name
-    assert len(world.pull_requests()) <= 1, name
-    assert world.bb.read_file(KEY, world.slug, "main", "port.yml") == EXISTING
-
-
-@pytest.mark.parametrize("fault", sorted(TRANSIENT))
-@pytest.mark.parametrize("name", sorted(STEPS))
-def test_transient_faults_succeed_after_a_retry(world: World, name: str, fault: str) -> None:
-    method, path, setup, step, _ = STEPS[name]
-    setup(world)
-    scm = world.scm()
-    world.bb.clear()
-    world.bb.faults.add(method, path, **TRANSIENT[fault])
-    step(world, scm)
-    hits = [r for r in world.bb.requests if r.method == method and re.search(path, r.path)]
-    assert len(hits) == 2, world.sent()  # the faulted attempt and its successful retry
-    assert len(world.waits) == 1
-    if fault == "429+Retry-After":
-        assert world.waits == [2.0]
-    _invariants(world, name)
-
-
-@pytest.mark.parametrize("name", sorted(STEPS))
-def test_500_is_retried_on_reads_and_reported_on_writes(world: World, name: str) -> None:
-    method, path, setup, step, write = STEPS[name]
-    setup(world)
-    scm = world.scm()
-    world.bb.clear()
-    world.bb.faults.add(method, path, status=500)
-    if write:
-        with pytest.raises(ScmError) as caught:
-            step(world, scm)
-        assert caught.value.status == 500 and caught.value.exit_code == EXIT_FAILED
-        assert "Check the server logs" in caught.value.message  # Data Center's own error text
-        assert world.waits == []
-    else:
-        step(world, scm)
-        assert len(world.waits) == 1
-    _invariants(world, name)
-
-
-@pytest.mark.parametrize("name", sorted(STEPS))
-def test_a_slow_answer_times_out_and_is_retried(world: World, name: str) -> None:
-    method, path, setup, step, _ = STEPS[name]
-    setup(world)
-    scm = world.scm(timeout=(2, 0.1))
-    world.bb.clear()
-    # Answered late: the client has given up by then. Late enough that the retry, even on a loaded
-    # machine, is answered before the delayed original is applied (a write would then answer 409).
-    world.bb.faults.add(method, path, delay=1.0)
-    step(world, scm)
-    assert len(world.waits) == 1
-    _invariants(world, name)
-
-
-def test_a_commit_whose_answer_was_lost_is_not_replayed_into_a_second_commit(world: World) -> None:
-    # The commit happens, the connection drops before the 200: the replay names the same
-    # sourceBranch (the branch now exists) and sourceCommitId (the file changed since): a 409.
-    scm = world.scm()
-    world.bb.faults.add("PUT", r"/browse/", reset=True, apply=True)
-    with pytest.raises(ScmConflict):
-        commit(scm, world)
-    assert len(world.commits_on(BRANCH)) == 1
-    assert world.bb.read_file(KEY, world.slug, BRANCH, "port.yml") == CHANGED
+COMMIT = ("PUT", r"/browse/")
+CREATE_PR = ("POST", r"/pull-requests$")
+SERVER_ERROR_TEXT = "Check the server logs"  # Data Center's own error text
 
 
 def test_a_follow_up_commit_whose_answer_was_lost_is_not_replayed(world: World) -> None:
@@ -636,30 +519,5 @@ def test_a_follow_up_commit_whose_answer_was_lost_is_not_replayed(world: World) 
     assert len(world.commits_on(BRANCH)) == 2
 
 
-def test_a_pull_request_whose_answer_was_lost_is_not_opened_twice(world: World) -> None:
-    _with_branch(world)
-    world.bb.faults.add("POST", r"/pull-requests$", reset=True, apply=True)
-    pr = open_pr(world.scm())
-    (stored,) = world.pull_requests()
-    assert stored["id"] == pr.id and stored["state"] == "OPEN"
-
-
-@pytest.mark.parametrize("name", ["update_pr", "decline_pr", "delete_branch"])
-def test_other_writes_whose_answer_was_lost_are_safe_to_replay(world: World, name: str) -> None:
-    method, path, setup, step, _ = STEPS[name]
-    setup(world)
-    world.bb.faults.add(method, path, status=503, apply=True)
-    step(world, world.scm())
-    _invariants(world, name)
-    if name == "update_pr":  # the replay's version was stale: re-read, then applied again
-        (stored,) = world.pull_requests()
-        assert stored["title"] == "Enrich again" and len(stored["reviewers"]) == 1
-    if name == "decline_pr":
-        assert [p["state"] for p in world.pull_requests()] == ["DECLINED"]
-
-
-def test_a_409_from_a_racing_writer_is_a_conflict(world: World) -> None:
-    world.bb.faults.add("PUT", r"/browse/", status=409)
-    with pytest.raises(ScmConflict):
-        commit(world.scm(), world)
-    assert world.bb.branch_tip(KEY, world.slug, BRANCH) is None
+class TestFaultMatrix(bitbucket_world.FaultMatrix):
+    pass
