@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from enrichkit import Enricher
+
+from port_gitops.sandbox import Sandbox
+from port_gitops.sandbox.example import Example, seed_example
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -50,3 +54,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`step_name` runs over the STEPS of the module the test runs in (bitbucket_world's fault matrix)."""
     if "step_name" in metafunc.fixturenames:
         metafunc.parametrize("step_name", sorted(metafunc.module.STEPS))
+
+
+# The sandbox (`sb`) is each module's own choice (one flavour, or every flavour in FLAVOURS); the
+# example repository and the in-process `enrich` runner on it are the same everywhere.
+@pytest.fixture
+def example(sb: Sandbox) -> Example:
+    return seed_example(sb)
+
+
+@pytest.fixture
+def enrich(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Enricher:
+    return Enricher(sb, tmp_path, monkeypatch, capsys)

@@ -14,7 +14,7 @@ from enrichkit import FLAVOURS, Enricher
 from test_markdown import outside_spans, spans
 
 from port_gitops.sandbox import Sandbox
-from port_gitops.sandbox.example import EXISTING_PORT_YML, Example, seed_example
+from port_gitops.sandbox.example import EXISTING_PORT_YML, Example
 
 BLUEPRINTS = {
     "blueprints": [
@@ -75,18 +75,6 @@ INPUTS = {
 def sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     with Sandbox(flavour=request.param) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def example(sb: Sandbox) -> Example:
-    return seed_example(sb)
-
-
-@pytest.fixture
-def enrich(
-    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Enricher:
-    return Enricher(sb, tmp_path, monkeypatch, capsys)
 
 
 @pytest.fixture

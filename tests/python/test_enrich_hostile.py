@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -13,25 +12,13 @@ from test_markdown import HOSTILE_RUN_ID, outside_spans, spans
 
 from port_gitops.enrich import default_branch_name
 from port_gitops.sandbox import Sandbox
-from port_gitops.sandbox.example import Example, seed_example
+from port_gitops.sandbox.example import Example
 
 
 @pytest.fixture(params=FLAVOURS)
 def sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     with Sandbox(flavour=request.param) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def example(sb: Sandbox) -> Example:
-    return seed_example(sb)
-
-
-@pytest.fixture
-def enrich(
-    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Enricher:
-    return Enricher(sb, tmp_path, monkeypatch, capsys)
 
 
 def commit_message(sb: Sandbox, ex: Example, ref: str) -> str:

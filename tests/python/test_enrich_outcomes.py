@@ -22,18 +22,6 @@ def sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
         yield sandbox
 
 
-@pytest.fixture
-def example(sb: Sandbox) -> Example:
-    return seed_example(sb)
-
-
-@pytest.fixture
-def enrich(
-    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Enricher:
-    return Enricher(sb, tmp_path, monkeypatch, capsys)
-
-
 def repo(sb: Sandbox, ex: Example) -> Any:
     return sb.bitbucket.repository(ex.workspace, ex.slug)
 

@@ -12,7 +12,7 @@ from contract import assert_requests_match_spec
 from enrichkit import Enricher
 
 from port_gitops.sandbox import Sandbox
-from port_gitops.sandbox.example import Example, seed_example
+from port_gitops.sandbox.example import Example
 
 ACTION = Path(__file__).resolve().parents[2] / "resources/io/port/gitops/actions/set_ownership"
 
@@ -29,18 +29,6 @@ def sb() -> Iterator[Sandbox]:
             sandbox.port.catalog.add_blueprint(definition)
         sandbox.port.catalog.add_entity("team", "platform")
         yield sandbox
-
-
-@pytest.fixture
-def example(sb: Sandbox) -> Example:
-    return seed_example(sb)
-
-
-@pytest.fixture
-def enrich(
-    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Enricher:
-    return Enricher(sb, tmp_path, monkeypatch, capsys)
 
 
 def body(example: Example, **inputs: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from port_gitops import enrich_command
 from port_gitops.gwt.payload import read_payload
 from port_gitops.limits import MAX_PAYLOAD_BYTES
 from port_gitops.sandbox import Sandbox
-from port_gitops.sandbox.example import Example, seed_example
+from port_gitops.sandbox.example import Example
 from port_gitops.signature import sign
 
 VALUES = {"domain": "billing", "type": "backend", "lifecycle": "Production"}
@@ -112,18 +112,6 @@ def test_parsing_a_payload_costs_less_than_ten_times_its_size(body: bytes) -> No
 def sb() -> Iterator[Sandbox]:
     with Sandbox() as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def example(sb: Sandbox) -> Example:
-    return seed_example(sb)
-
-
-@pytest.fixture
-def enrich(
-    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Enricher:
-    return Enricher(sb, tmp_path, monkeypatch, capsys)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ SCM before Port accepted the credentials. Every flavour."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import pytest
@@ -22,13 +21,6 @@ TOKEN = "/v1/auth/access_token"
 def sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     with Sandbox(flavour=request.param) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def enrich(
-    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Enricher:
-    return Enricher(sb, tmp_path, monkeypatch, capsys)
 
 
 def test_log_lines_reach_port_in_order_before_the_final_status(sb: Sandbox, enrich: Enricher) -> None:

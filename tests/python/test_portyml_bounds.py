@@ -168,13 +168,6 @@ def sb() -> Iterator[Sandbox]:
         yield sandbox
 
 
-@pytest.fixture
-def enrich(
-    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Enricher:
-    return Enricher(sb, tmp_path, monkeypatch, capsys)
-
-
 def test_enrich_bounds_the_existing_file(sb: Sandbox, enrich: Enricher) -> None:
     cases = {
         "bomb": (alias_bomb(), 0, None),

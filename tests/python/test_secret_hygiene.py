@@ -21,7 +21,7 @@ from test_enrich_faults import MET_WITHOUT_RETRY, STEPS, cells, faults_of
 
 from port_gitops import cli, enrich_command, logsetup
 from port_gitops.sandbox import Sandbox
-from port_gitops.sandbox.example import Example, seed_example
+from port_gitops.sandbox.example import Example
 from port_gitops.signature import sign
 
 PORT_SECRET = r"p0rt.*+?^$|()[]{}\-s3cr\\et"
@@ -55,11 +55,6 @@ def sb(flavour: str) -> Iterator[Sandbox]:
         sandbox.bitbucket.token = BITBUCKET_TOKEN
         sandbox.bitbucket.access_token = ACCESS_TOKEN
         yield sandbox
-
-
-@pytest.fixture
-def example(sb: Sandbox) -> Example:
-    return seed_example(sb)
 
 
 @pytest.fixture
