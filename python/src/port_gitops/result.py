@@ -47,9 +47,10 @@ class Result:
         return json.dumps({**self.to_dict(), "outcome": "running", "exit_code": None}, ensure_ascii=False)
 
     def summary(self) -> str:
-        """The one-line stdout summary."""
+        """The one-line stdout summary. A failure's reason is not repeated: the stderr `error:` line said
+        it, and a console (Jenkins) shows both streams."""
         if self.outcome == "failed":
-            return f"failed: {self.error}"
+            return f"failed (exit {self.exit_code})"
         prefix = "dry run: would be " if self.dry_run else ""
         pr = self.pull_request
         where = f"{self.repository} {self.branch} -> {self.base}"
