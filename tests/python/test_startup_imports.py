@@ -8,28 +8,65 @@ import sys
 
 import pytest
 
-_LIST_MODULES = "import sys; print('\\n'.join(sorted(sys.modules)))"
+_MARK = "--- modules ---"
+_LIST_MODULES = f"import sys; print({_MARK!r}); print('\\n'.join(sorted(sys.modules)))"
 
 
 def _modules_after(code: str) -> set[str]:
     done = subprocess.run(
         [sys.executable, "-c", f"{code}\n{_LIST_MODULES}"], capture_output=True, text=True, check=True
     )
-    return set(done.stdout.split())
+    return set(done.stdout.rpartition(_MARK)[2].split())  # after whatever the code printed
 
 
 def _roots(modules: set[str]) -> set[str]:
     return {name.split(".")[0] for name in modules}
 
 
-def test_help_imports_no_http_yaml_jsonpath_or_sandbox():
-    loaded = _modules_after(
-        "import sys\nfrom port_gitops.cli import main\nsys.argv = ['port-gitops', '--help']\n"
+_HEAVY = {"requests", "urllib3", "yaml", "atlassian", "jsonpath_ng", "tenacity", "github", "gitlab"}
+
+
+def _cli(*argv: str) -> str:
+    return (
+        f"import sys\nfrom port_gitops.cli import main\nsys.argv = ['port-gitops', *{argv!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass"
     )
+
+
+def test_help_imports_no_http_yaml_jsonpath_or_sandbox():
+    loaded = _modules_after(_cli("--help"))
     assert "port_gitops.cli" in loaded
-    assert _roots(loaded) & {"requests", "urllib3", "yaml", "atlassian", "jsonpath_ng", "tenacity"} == set()
+    assert _roots(loaded) & _HEAVY == set()
     assert not any(name.startswith("port_gitops.sandbox") for name in loaded)
+    # No command's flags are built for the top-level help, and logging waits for a parsed command.
+    assert not any(name.startswith("port_gitops.commands.") for name in loaded)
+    assert "logging" not in loaded
+
+
+@pytest.mark.parametrize("command", ["vars", "render", "enrich", "report", "setup", "validate", "sandbox"])
+def test_a_command_help_loads_only_that_command(command: str):
+    loaded = _modules_after(_cli(command, "--help"))
+    commands = {name for name in loaded if name.startswith("port_gitops.commands.")}
+    assert commands - {"port_gitops.commands.options"} == {f"port_gitops.commands.{command}_cmd"}
+    assert _roots(loaded) & _HEAVY == set()
+    assert not any(name.startswith("port_gitops.sandbox") for name in loaded)
+
+
+def test_the_parser_built_for_one_command_parses_and_helps_as_the_whole_one(capsys):
+    from port_gitops.cli import COMMANDS, build_parser, command_named
+
+    def outcome(parser, argv):
+        try:
+            return vars(parser.parse_args(argv)), capsys.readouterr()
+        except SystemExit as exc:
+            return exc.code, capsys.readouterr()
+
+    whole = build_parser()
+    for argv in (["--help"], ["--version"], [], ["bogus"], ["-v", "vars", "--help"], ["render", "--bogus"]):
+        assert outcome(build_parser(command_named(argv)), argv) == outcome(whole, argv), argv
+    for name, _, _ in COMMANDS:
+        for argv in ([name, "--help"], ["-vv", name]):
+            assert outcome(build_parser(name), argv) == outcome(whole, argv), argv
 
 
 @pytest.mark.parametrize(

@@ -1,20 +1,22 @@
 """Command-line entry point: builds the parser, dispatches, and maps errors to exit codes.
 
-Command modules stay import-light (argparse only) so that `port-gitops --help` starts fast; each
-imports its real work inside `run`.
+Start-up is what a run imports: only the named command's module is loaded to build its flags
+(`port-gitops --help` loads none), command modules stay import-light (argparse only) and each imports
+its real work inside `run`; logging loads once the arguments parsed.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING
 
 from port_gitops import __version__
 from port_gitops.errors import EXIT_FAILED, PortGitopsError
-from port_gitops.logsetup import configure_logging, mask
+
+if TYPE_CHECKING:
+    from typing import Callable, Optional, Sequence
 
 # (command, module under port_gitops.commands, one-line help). Order = order in --help.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -28,14 +30,14 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("demo", "demo_cmd", "run the whole job against the embedded sandbox and show what it did"),
 )
 
-log = logging.getLogger("port_gitops")
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on usage errors, which is already our usage code; keep messages one line."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """Every command is listed; only `command`'s flags are built (its module imported), so a run
+    loads one command module and `port-gitops --help` none. None: all of them (for tools and tests)."""
     parser = _Parser(
         prog="port-gitops",
         description="Port's Enrich Service action on Jenkins + Bitbucket. "
@@ -48,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, module, help_text in COMMANDS:
+        if command is not None and name != command:
+            sub.add_parser(name, help=help_text)  # never parsed: the arguments name another command
+            continue
         mod = importlib.import_module(f"port_gitops.commands.{module}")
         cmd = sub.add_parser(
             name,
@@ -60,9 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_named(argv: Sequence[str]) -> str:
+    """The command `argv` names: its first argument that is not an option (the top-level options
+    take no value), or "" when there is none, which argparse then rejects as it always did."""
+    return next((arg for arg in argv if not arg.startswith("-")), "")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(command_named(arguments)).parse_args(arguments)
+    import logging  # only once the arguments parsed: `--help` and usage errors need none of it
+
+    from port_gitops.logsetup import configure_logging, mask
+
     configure_logging(logging.DEBUG if args.verbose else logging.INFO)
     module = importlib.import_module(f"port_gitops.commands.{args._module}")
     run: Callable[[argparse.Namespace], int] = module.run
@@ -77,7 +92,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except BrokenPipeError:
         return EXIT_FAILED
     except Exception as exc:
-        log.debug("unexpected error", exc_info=True)
+        logging.getLogger("port_gitops").debug("unexpected error", exc_info=True)
         print(
             f"port-gitops {args.command}: error: unexpected {type(exc).__name__}: "
             + mask(" ".join(str(exc).split())),
