@@ -31,6 +31,7 @@ PORT_API_URL = PORT_REGIONS["eu"]
 # printable Latin-1 for a user name (requests encodes Basic credentials as Latin-1).
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 _USERNAME_CHARS = re.compile(r"[\x20-\x7e\xa0-\xff]+")
+_PORT_URL = "--port-url/PORT_BASE_URL"
 GITHUB_API_URL = "https://api.github.com"
 GITHUB_WEB_URL = "https://github.com"
 GITLAB_URL = "https://gitlab.com"
@@ -48,6 +49,7 @@ class PortSettings:
     base_url: str
     client_id: Optional[str]
     client_secret: Optional[str]
+    url_setting: str = "--port-url/PORT_BASE_URL"  # where base_url came from, for connection failures
 
     @property
     def has_credentials(self) -> bool:
@@ -65,6 +67,8 @@ class BitbucketSettings:
     token: Optional[str]
     access_token: Optional[str]
 
+    url_setting = "--bitbucket-url/BITBUCKET_URL"  # names api_url in the message of a connection failure
+
     @property
     def scm(self) -> str:
         return _BITBUCKET_KINDS[self.kind]
@@ -81,6 +85,7 @@ class GitHubSettings:
     app_private_key: Optional[str]  # PEM text
 
     scm = "github"
+    url_setting = "--github-api-url/GITHUB_API_URL"
 
 
 def scm_kind(args: argparse.Namespace) -> str:
@@ -156,7 +161,12 @@ def port_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.envi
             f"{missing} is not set; Port credentials need both PORT_CLIENT_ID and PORT_CLIENT_SECRET"
         )
     register_secrets([secret])
-    return PortSettings(base_url=port_base_url(args), client_id=client_id, client_secret=secret)
+    return PortSettings(
+        base_url=port_base_url(args),
+        client_id=client_id,
+        client_secret=secret,
+        url_setting=port_url_setting(args),
+    )
 
 
 def port_base_url(args: argparse.Namespace) -> str:
@@ -167,7 +177,15 @@ def port_base_url(args: argparse.Namespace) -> str:
             f"--port-region/PORT_REGION: {region!r} is not valid; expected one of {', '.join(PORT_REGIONS)}"
         )
     url = getattr(args, "port_url", None)
-    return _url(url, "--port-url/PORT_BASE_URL") if url else PORT_REGIONS[region]
+    return _url(url, _PORT_URL) if url else PORT_REGIONS[region]
+
+
+def port_url_setting(args: argparse.Namespace) -> str:
+    """Which setting chose Port's host (for the message when it cannot be reached)."""
+    if getattr(args, "port_url", None):
+        return _PORT_URL
+    region = "--port-region/PORT_REGION"
+    return region if getattr(args, "port_region", None) else f"the default of {region}"
 
 
 def bitbucket_settings(
@@ -201,7 +219,7 @@ def bitbucket_settings(
             "BITBUCKET_ACCESS_TOKEN (Bearer)"
         )
     if kind == "cloud":
-        api_url = _url(args.bitbucket_url or CLOUD_API_URL, "--bitbucket-url/BITBUCKET_URL")
+        api_url = _url(args.bitbucket_url or CLOUD_API_URL, BitbucketSettings.url_setting)
         web_url = _url(args.bitbucket_web_url or CLOUD_WEB_URL, "--bitbucket-web-url/BITBUCKET_WEB_URL")
         owner, allowed_env, owner_flag = (
             args.workspace,
@@ -213,7 +231,7 @@ def bitbucket_settings(
             raise UsageError(
                 "--bitbucket-url/BITBUCKET_URL is required for Bitbucket Data Center (the server's base URL)"
             )
-        api_url = _url(args.bitbucket_url, "--bitbucket-url/BITBUCKET_URL")
+        api_url = _url(args.bitbucket_url, BitbucketSettings.url_setting)
         web_url = _url(args.bitbucket_web_url or api_url, "--bitbucket-web-url/BITBUCKET_WEB_URL")
         owner, allowed_env, owner_flag = (
             args.project,
@@ -249,6 +267,7 @@ class GitLabSettings:
     allowed_owners: Tuple[str, ...]
     token: Optional[str]  # GITLAB_TOKEN: a project, group or personal access token with `api` scope
     scm: str = "gitlab"
+    url_setting = "--gitlab-url/GITLAB_URL"
 
 
 def gitlab_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> GitLabSettings:
@@ -259,7 +278,7 @@ def gitlab_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.en
             "GITLAB_TOKEN missing: set a project, group or personal access token with the api scope "
             "(environment only; it is sent as PRIVATE-TOKEN)"
         )
-    url = _url(getattr(args, "gitlab_url", None) or GITLAB_URL, "--gitlab-url/GITLAB_URL")
+    url = _url(getattr(args, "gitlab_url", None) or GITLAB_URL, GitLabSettings.url_setting)
     group = (getattr(args, "group", None) or "").strip().strip("/")
     if not group:
         raise UsageError(
@@ -305,9 +324,7 @@ def github_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.en
         )
     extra = [v.strip() for v in environ.get("PORT_GITOPS_ALLOWED_OWNERS", "").split(",") if v.strip()]
     return GitHubSettings(
-        api_url=_url(
-            getattr(args, "github_api_url", None) or GITHUB_API_URL, "--github-api-url/GITHUB_API_URL"
-        ),
+        api_url=_url(getattr(args, "github_api_url", None) or GITHUB_API_URL, GitHubSettings.url_setting),
         # GitHub Actions names its own host in GITHUB_SERVER_URL (github.com or the Enterprise Server).
         web_url=_url(
             getattr(args, "github_web_url", None) or _env(environ, "GITHUB_SERVER_URL") or GITHUB_WEB_URL,

@@ -192,7 +192,12 @@ class EnrichCommand:
         from port_gitops.port_api import PortClient
 
         client = PortClient(
-            port.base_url, port.client_id or "", port.client_secret or "", session=session, policy=policy
+            port.base_url,
+            port.client_id or "",
+            port.client_secret or "",
+            session=session,
+            policy=policy,
+            url_setting=port.url_setting,
         )
         self.reporter = RunReporter(client, self.result.port_run)
 
@@ -208,7 +213,12 @@ class EnrichCommand:
                 what = "--blueprints-from-port/--check-relations read Port"
                 raise UsageError(f"{what}: set PORT_CLIENT_ID and PORT_CLIENT_SECRET")
             client = PortClient(
-                port.base_url, port.client_id or "", port.client_secret or "", session=session, policy=policy
+                port.base_url,
+                port.client_id or "",
+                port.client_secret or "",
+                session=session,
+                policy=policy,
+                url_setting=port.url_setting,
             )
         return Catalog(client)
 

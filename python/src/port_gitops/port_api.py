@@ -14,8 +14,8 @@ from urllib.parse import quote
 import requests
 import requests.auth
 
+from port_gitops.endpoint import Endpoint
 from port_gitops.errors import InvalidInputError, PortReportError, UsageError
-from port_gitops.http import host_of, untrusted_certificate
 from port_gitops.logsetup import register_secret
 from port_gitops.model import run_id_problem
 from port_gitops.retry import RetriesExhausted, RetryPolicy
@@ -71,11 +71,14 @@ class PortClient:
         *,
         session: requests.Session,
         policy: RetryPolicy,
+        url_setting: Optional[str] = None,
     ) -> None:
+        """`url_setting` names the setting `base_url` came from, for the message of a failure to connect."""
         if not client_id or not client_secret:
             raise UsageError("PORT_CLIENT_ID and PORT_CLIENT_SECRET must both be set")
         register_secret(client_secret)
         self.base_url = base_url.rstrip("/")
+        self.endpoint = Endpoint(self.base_url, url_setting)
         self._client_id = client_id
         self._client_secret = client_secret
         self._session = session
@@ -171,14 +174,17 @@ class PortClient:
         except RetriesExhausted as exc:
             last_response = getattr(exc.last_error, "response", None)
             trace = last_response.headers.get("X-Trace-Id") if last_response is not None else None
-            raise PortApiError(exc.message + _trace(trace), status=exc.status, trace_id=trace) from exc
+            unreachable = self.endpoint.unreachable(exc.last_error)
+            message = exc.explained(unreachable) if unreachable else exc.message + _trace(trace)
+            raise PortApiError(message, status=exc.status, trace_id=trace) from exc
         except requests.HTTPError as exc:
             raise self._http_error(exc, what, authenticating=token is None) from exc
         except requests.exceptions.SSLError as exc:
-            raise UsageError(untrusted_certificate(f"{what} ({host_of(self.base_url)})")) from exc
+            raise UsageError(self.endpoint.tls_failure(what, exc)) from exc
         except requests.RequestException as exc:
+            unreachable = self.endpoint.unreachable(exc)
             raise PortApiError(
-                f"{what}: {host_of(self.base_url)} is unreachable ({type(exc).__name__})"
+                f"{what}: {unreachable or f'{self.endpoint.host} is unreachable ({type(exc).__name__})'}"
             ) from exc
         if not response.content:
             return {}

@@ -53,14 +53,25 @@ RESET_HEADERS = ("x-ratelimit-reset", "ratelimit-reset")
 class RetriesExhausted(JobFailedError):
     """Attempts or time ran out; `last_error` is the final failure, `status` its HTTP code (or None)."""
 
-    def __init__(self, what: str, attempts: int, reason: str, last_error: BaseException) -> None:
+    def __init__(
+        self, what: str, attempts: int, reason: str, last_error: BaseException, *, limit: str = ""
+    ) -> None:
         self.what = what
         self.attempts = attempts
         self.reason = reason
         self.last_error = last_error
         self.status = status_of(last_error)
-        plural = "s" if attempts != 1 else ""
-        super().__init__(f"{what}: gave up after {attempts} attempt{plural}: {reason}")
+        self.limit = limit  # the bound that stopped us: "5 attempts allowed", "... of the budget left"
+        super().__init__(f"{what}: {self._gave_up()}: {reason}")
+
+    def _gave_up(self) -> str:
+        return f"gave up after {self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+
+    def explained(self, cause: str) -> str:
+        """The message with `cause` (what the caller knows of the last failure, e.g. which host did not
+        answer) in place of the retry reason: `what: cause; gave up after N attempts (limit)`."""
+        limit = f" ({self.limit})" if self.limit else ""
+        return f"{self.what}: {cause}; {self._gave_up()}{limit}"
 
 
 def status_of(exc: BaseException) -> Optional[int]:
@@ -155,6 +166,7 @@ class _Call:
     reason: str = ""
     wait: float = 0.0
     gave_up: Optional[str] = None
+    limit: str = ""
     transient: Optional[Callable[[BaseException], Optional[str]]] = None
     read: Optional[bool] = None
 
@@ -212,7 +224,7 @@ class RetryPolicy:
             return retrying(fn)
         except Exception as exc:
             if state.gave_up is not None:
-                raise RetriesExhausted(what, state.attempt, state.gave_up, exc) from exc
+                raise RetriesExhausted(what, state.attempt, state.gave_up, exc, limit=state.limit) from exc
             raise
 
     def _should_retry(self, exc: BaseException, state: _Call) -> bool:
@@ -224,7 +236,8 @@ class RetryPolicy:
             return False
         attempt = state.attempt
         if attempt >= self.max_attempts:
-            state.gave_up = f"{reason} ({self.max_attempts} attempts allowed)"
+            state.limit = f"{self.max_attempts} attempts allowed"
+            state.gave_up = f"{reason} ({state.limit})"
             return False
         response = getattr(exc, "response", None)
         asked = server_wait(response, time.time()) if isinstance(response, requests.Response) else None
@@ -235,7 +248,8 @@ class RetryPolicy:
         if needed > remaining:
             asked_text = f"the server asked for {asked:.0f} s; " if asked is not None else ""
             left = f"{max(remaining, 0):.0f} s of the {self.max_wait:.0f} s budget left"
-            state.gave_up = f"{reason}; {asked_text}{left}"
+            state.limit = f"{asked_text}{left}"
+            state.gave_up = f"{reason}; {state.limit}"
             return False
         wait = min(needed, self.cap)
         state.reason, state.wait, state.attempt = reason, wait, attempt + 1

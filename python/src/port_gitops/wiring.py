@@ -24,7 +24,15 @@ def make_scm(settings: ScmSettings, repo: RepoRef, *, session: requests.Session,
         from port_gitops.scm.gitlab import GitLabScm
 
         token = settings.token or ""
-        return GitLabScm(settings.api_url, repo.owner, repo.slug, token=token, session=session, policy=policy)
+        return GitLabScm(
+            settings.api_url,
+            repo.owner,
+            repo.slug,
+            token=token,
+            session=session,
+            policy=policy,
+            url_setting=settings.url_setting,
+        )
     if isinstance(settings, config.GitHubSettings):
         from port_gitops.scm.github import GitHubScm
 
@@ -37,6 +45,7 @@ def make_scm(settings: ScmSettings, repo: RepoRef, *, session: requests.Session,
             app_private_key=settings.app_private_key,
             session=session,
             policy=policy,
+            url_setting=settings.url_setting,
         )
     if settings.scm == "bitbucket-datacenter":
         from port_gitops.scm.bitbucket_datacenter import DataCenterScm
@@ -50,6 +59,7 @@ def make_scm(settings: ScmSettings, repo: RepoRef, *, session: requests.Session,
             access_token=settings.access_token,
             session=session,
             policy=policy,
+            url_setting=settings.url_setting,
         )
     if settings.scm != "bitbucket-cloud":
         raise UsageError(f"--scm {settings.scm} has no client in this version")
@@ -64,16 +74,20 @@ def make_scm(settings: ScmSettings, repo: RepoRef, *, session: requests.Session,
         access_token=settings.access_token,
         session=session,
         policy=policy,
+        url_setting=settings.url_setting,
     )
 
 
 def repository(settings: ScmSettings, *, repo_url: Optional[str], entity: str) -> RepoRef:
     """Which repository the payload names, checked against the flavour's host and allow-list."""
+    from port_gitops.endpoint import without_userinfo
+
+    web_url = without_userinfo(settings.web_url)  # it appears in the messages
     if isinstance(settings, config.GitLabSettings):
         return repo_ref.gitlab_repository(
             repo_url=repo_url,
             entity=entity,
-            web_url=settings.web_url,
+            web_url=web_url,
             group=settings.owner,
             allowed_groups=settings.allowed_owners,
         )
@@ -81,7 +95,7 @@ def repository(settings: ScmSettings, *, repo_url: Optional[str], entity: str) -
         return repo_ref.github_repository(
             repo_url=repo_url,
             entity=entity,
-            web_url=settings.web_url,
+            web_url=web_url,
             owner=settings.owner,
             allowed_owners=settings.allowed_owners,
         )
@@ -89,14 +103,14 @@ def repository(settings: ScmSettings, *, repo_url: Optional[str], entity: str) -
         return repo_ref.datacenter_repository(
             repo_url=repo_url,
             entity=entity,
-            web_url=settings.web_url,
+            web_url=web_url,
             project=settings.owner,
             allowed_projects=settings.allowed_owners,
         )
     return repo_ref.cloud_repository(
         repo_url=repo_url,
         entity=entity,
-        web_url=settings.web_url,
+        web_url=web_url,
         workspace=settings.owner,
         allowed_workspaces=settings.allowed_owners,
     )
@@ -119,4 +133,5 @@ def port_client_from_args(args: argparse.Namespace, *, missing: str) -> PortClie
         port.client_secret or "",
         session=make_session(ca_bundle=args.ca_bundle),
         policy=RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait),
+        url_setting=port.url_setting,
     )

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import requests
 
-from port_gitops.http import host_of
+from port_gitops.endpoint import Endpoint
 from port_gitops.retry import RetryPolicy
 from port_gitops.scm.atlassian_lib import load_bitbucket_only
 from port_gitops.scm.base import DRAFT, PullRequest, RepoInfo
@@ -134,6 +134,7 @@ class CloudScm:
         access_token: Optional[str],
         session: requests.Session,
         policy: RetryPolicy,
+        url_setting: Optional[str] = None,  # the setting that names the URL, for connection failures
     ) -> None:
         credential = choose_credential(
             "CloudScm", session, username=username, token=token, access_token=access_token
@@ -145,7 +146,7 @@ class CloudScm:
         self._cloud = Cloud(  # type: ignore[no-untyped-call]  # the library's __init__ is unannotated
             url=api_url, session=session, backoff_and_retry=False, retry_with_header=False, **credential.auth
         )
-        self._requests = RequestRunner(policy, host_of(api_url), _RATE_LIMIT_HINT)
+        self._requests = RequestRunner(policy, Endpoint(api_url, url_setting), _RATE_LIMIT_HINT)
         self.full_name = f"{workspace}/{slug}"
         self._repo = f"repositories/{_segment(workspace, 'workspace')}/{_segment(slug, 'slug')}"
 

@@ -39,7 +39,7 @@ from urllib.parse import quote
 
 import requests
 
-from port_gitops.http import host_of
+from port_gitops.endpoint import Endpoint
 from port_gitops.parallel import all_of
 from port_gitops.retry import RetryPolicy
 from port_gitops.scm.atlassian_lib import load_bitbucket_only
@@ -119,6 +119,7 @@ class DataCenterScm:
         access_token: Optional[str],
         session: requests.Session,
         policy: RetryPolicy,
+        url_setting: Optional[str] = None,  # the setting that names the URL, for connection failures
     ) -> None:
         credential = choose_credential(
             "DataCenterScm", session, username=username, token=token, access_token=access_token
@@ -135,7 +136,7 @@ class DataCenterScm:
             backoff_and_retry=False, retry_with_header=False, **credential.auth,
         )  # fmt: skip
         self._bb.default_headers = _JSON_HEADERS
-        self._requests = RequestRunner(policy, host_of(api_url), _RATE_LIMIT_HINT)
+        self._requests = RequestRunner(policy, Endpoint(api_url, url_setting), _RATE_LIMIT_HINT)
         self._web_url = api_url.rstrip("/")  # a server's pages live under its base URL
         self.project, self.slug = _segment(project, "project"), _segment(slug, "slug")
         self.full_name = f"{project}/{slug}"

@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import requests
 
+from port_gitops.endpoint import Endpoint
 from port_gitops.errors import InvalidInputError, UsageError
-from port_gitops.http import untrusted_certificate
 from port_gitops.logsetup import register_secrets
 from port_gitops.retry import RetriesExhausted, RetryPolicy, rate_limited
 from port_gitops.scm.errors import ScmConflict, ScmError, ScmNotFound, ScmRateLimited
@@ -100,7 +100,7 @@ class RequestRunner:
     """Runs a client's requests: retried by `policy`, failures turned into `ScmError`s."""
 
     policy: RetryPolicy
-    host: str  # host[:port] of the API, for messages
+    endpoint: Endpoint  # the API's URL and the setting that names it, for connection failures
     rate_limit_hint: str  # appended to the message of a 429 that outlasted the retries
     product: str = "Bitbucket"  # the SCM's name at the start of every message
 
@@ -133,14 +133,19 @@ class RequestRunner:
             limited = isinstance(response, requests.Response) and rate_limited(response)
             cls = ScmRateLimited if limited else ScmError
             hint = self.rate_limit_hint if limited else ""
-            raise cls(exc.message + hint, status=exc.status) from exc
+            unreachable = self.endpoint.unreachable(exc.last_error)
+            message = exc.explained(unreachable) if unreachable else exc.message + hint
+            raise cls(message, status=exc.status) from exc
         except requests.HTTPError as exc:
             assert exc.response is not None
             raise refused(exc.response) from exc
         except requests.exceptions.SSLError as exc:
-            raise UsageError(untrusted_certificate(f"{self.product}: {what} ({self.host})")) from exc
+            raise UsageError(self.endpoint.tls_failure(f"{self.product}: {what}", exc)) from exc
         except requests.RequestException as exc:
-            raise ScmError(f"{self.product}: {what}: {type(exc).__name__} talking to {self.host}") from exc
+            unreachable = (
+                self.endpoint.unreachable(exc) or f"{type(exc).__name__} talking to {self.endpoint.host}"
+            )
+            raise ScmError(f"{self.product}: {what}: {unreachable}") from exc
 
 
 def error_for_status(status: int, message: str) -> ScmError:

@@ -36,8 +36,9 @@ import requests
 from github import Auth
 from github.Requester import Requester, RequestsResponse
 
+from port_gitops.endpoint import Endpoint
 from port_gitops.errors import UsageError
-from port_gitops.http import USER_AGENT, host_of
+from port_gitops.http import USER_AGENT
 from port_gitops.logsetup import register_secrets
 from port_gitops.retry import RetryPolicy
 from port_gitops.scm.base import DRAFT, LABELS, TEAM_REVIEWERS, PullRequest, RepoInfo
@@ -222,13 +223,16 @@ class GitHubScm:
         app_private_key: Optional[str] = None,
         session: requests.Session,
         policy: RetryPolicy,
+        url_setting: Optional[str] = None,  # the setting that names the URL, for connection failures
     ) -> None:
         register_secrets([token, app_private_key])
         if not token and not (app_id and app_private_key):
             raise UsageError("set GITHUB_TOKEN, or GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY")
         self._api_url = api_url
         self._transport = _Transport(session, urlsplit(api_url).scheme)
-        self._requests = RequestRunner(policy, host_of(api_url), _RATE_LIMIT_HINT, product=SERVICE)
+        self._requests = RequestRunner(
+            policy, Endpoint(api_url, url_setting), _RATE_LIMIT_HINT, product=SERVICE
+        )
         self._app = (app_id, app_private_key) if not token else None
         self._credential = "GITHUB_TOKEN" if token else "the installation token of GITHUB_APP_ID"
         self._api: Optional[Requester] = (

@@ -36,7 +36,7 @@ from gitlab import Gitlab
 from gitlab._backends.requests_backend import RequestsBackend, RequestsResponse
 from gitlab.utils import EncodedId
 
-from port_gitops.http import host_of
+from port_gitops.endpoint import Endpoint
 from port_gitops.logsetup import register_secrets
 from port_gitops.retry import RetryPolicy
 from port_gitops.scm.base import DRAFT, LABELS, PullRequest, RepoInfo
@@ -125,6 +125,7 @@ class GitLabScm:
         token: str,
         session: requests.Session,
         policy: RetryPolicy,
+        url_setting: Optional[str] = None,  # the setting that names the URL, for connection failures
     ) -> None:
         register_secrets([token])
         if session.auth is not None or "PRIVATE-TOKEN" in session.headers:
@@ -138,7 +139,7 @@ class GitLabScm:
             user_agent=str(session.headers.get("User-Agent") or "port-gitops"),
             retry_transient_errors=False,
         )
-        self._requests = RequestRunner(policy, host_of(url), _RATE_LIMIT_HINT, PRODUCT)
+        self._requests = RequestRunner(policy, Endpoint(url, url_setting), _RATE_LIMIT_HINT, PRODUCT)
         self.full_name = f"{namespace}/{project}"
         self._project = f"/projects/{EncodedId(self.full_name)}"
         # (commit, path) -> the last commit that changed the file as of `commit` (the Commits API's lock)
