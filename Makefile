@@ -8,7 +8,7 @@ RES    := resources/io/port/gitops
 # Hand-written definitions live in templates/ and resources/; the package carries copies.
 DATA_SOURCES := templates/enrichService.yml $(RES)/blueprints.json $(RES)/actions $(RES)/invocation.github.json $(RES)/invocation.gitlab.json
 
-.PHONY: demo test bench sync-data resources tools pytest typecheck lint groovy-test test-ranges clean
+.PHONY: demo test bench sync-data parser-tables resources tools pytest typecheck lint groovy-test test-ranges clean
 .PRECIOUS: .venv-%/.installed
 
 demo: $(VENV)/.runtime
@@ -28,8 +28,12 @@ sync-data:
 	rm -rf $(DATA)/actions
 	cp -R $(DATA_SOURCES) $(DATA)/
 
+# jsonpath-ng's LALR tables, so no run generates them again (a test fails when they are stale).
+parser-tables: $(VENV)/.dev
+	$(PY) python/build_parser_tables.py
+
 # What the Jenkins library ships to agents, generated from python/ (a test fails when it is stale).
-resources: sync-data $(VENV)/.dev
+resources: sync-data parser-tables $(VENV)/.dev
 	$(PY) python/build_resources.py
 
 $(VENV)/.runtime: python/pyproject.toml python/constraints.txt

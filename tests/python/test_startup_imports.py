@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO
 
 _MARK = "--- modules ---"
 _LIST_MODULES = f"import sys; print({_MARK!r}); print('\\n'.join(sorted(sys.modules)))"
@@ -89,3 +90,66 @@ def test_a_bitbucket_client_loads_only_the_bitbucket_part_of_atlassian(module: s
 def test_importing_the_scm_seam_loads_no_client_library():
     loaded = _modules_after("import port_gitops.scm, port_gitops.scm.bitbucket_cloud")
     assert "atlassian" not in _roots(loaded)
+
+
+def test_shipped_parser_tables_are_what_build_parser_tables_generates(tmp_path):
+    shipped = REPO / "python" / "src" / "port_gitops" / "gwt" / "jayway" / "ng_tables.py"
+    fresh = tmp_path / "ng_tables.py"
+    subprocess.run(
+        [sys.executable, str(REPO / "python" / "build_parser_tables.py"), "--out", str(fresh)],
+        check=True,
+        capture_output=True,
+    )
+    assert fresh.read_text() == shipped.read_text(), "stale: run `make parser-tables`"
+
+
+_TABLES_USED = """
+from jsonpath_ng._ply import yacc
+from jsonpath_ng.ext import parser
+
+fresh = (getattr(parser, "ExtendedJsonPathParser", None) or parser.ExtentedJsonPathParser)()
+
+
+def generate(*args, **kwargs):
+    raise AssertionError("PLY generated the tables again")
+
+
+yacc.LRGeneratedTable = generate
+from port_gitops.gwt.jayway.query import ng_parse
+
+for text in EXPRESSIONS:
+    try:
+        expected = repr(fresh.parse(text))
+    except Exception as exc:
+        expected = f"{type(exc).__name__}: {exc}"
+    try:
+        got = repr(ng_parse(text))
+    except Exception as exc:
+        got = f"{type(exc).__name__}: {exc}"
+    assert got == expected, (text, got, expected)
+print("same")
+"""
+
+
+def test_the_jsonpath_parser_is_built_from_the_shipped_tables_and_parses_as_a_generated_one():
+    expressions = [
+        "$.port_context.runId",
+        "$.properties['domain', 'type']",
+        "$..entity[0:2]",
+        "$.a[?(@.b == 'c' & @.d > 2)].e",
+        "$.list[*].name.`len`",
+        "$.a | $.b",
+        "$.x[-1]",
+        "$.[",
+        "$.a[?(@.b ==",
+        "sorted(a)",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", f"EXPRESSIONS = {expressions!r}\n{_TABLES_USED}"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["same"]
+    assert done.stderr == ""

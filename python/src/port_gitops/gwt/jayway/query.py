@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import functools
+import sys
 import threading
+import types
 from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple
 
@@ -37,8 +39,33 @@ _PARSER_CLASS = getattr(ng_ext_parser, "ExtendedJsonPathParser", None) or ng_ext
 @functools.cache
 def _ng_parser() -> Any:
     """jsonpath-ng's extended parser, built once per process: `jsonpath_ng.ext.parse` builds a new one
-    (PLY's tables, ~10 ms) for every expression. Its `parse` takes a fresh lexer each call."""
+    for every expression. Its `parse` takes a fresh lexer each call."""
+    _offer_tables()
     return _PARSER_CLASS()
+
+
+def _offer_tables() -> None:
+    """Put the shipped LALR tables (ng_tables.py, python/build_parser_tables.py) where PLY looks for a
+    table module: jsonpath-ng never writes one, so PLY would generate them again (~10 ms a process).
+    PLY takes them only when their signature matches the installed grammar, else generates as before."""
+    try:
+        from jsonpath_ng._ply import yacc
+    except ImportError:  # a jsonpath-ng without its own PLY: nothing to offer
+        return
+    from port_gitops.gwt.jayway import ng_tables
+
+    if getattr(yacc, "__tabversion__", None) != ng_tables.TABVERSION:
+        return  # PLY would warn on stderr about a table version it cannot read
+    module = types.ModuleType(ng_tables.MODULE)
+    module.__dict__.update(
+        _tabversion=ng_tables.TABVERSION,
+        _lr_method=ng_tables.METHOD,
+        _lr_signature=ng_tables.SIGNATURE,
+        _lr_action=ng_tables.ACTION,
+        _lr_goto=ng_tables.GOTO,
+        _lr_productions=ng_tables.PRODUCTIONS,
+    )
+    sys.modules.setdefault(ng_tables.MODULE, module)
 
 
 def ng_parse(expression: str) -> JSONPath:
