@@ -35,6 +35,7 @@ class Enrichment:
     outcome: str
     seconds: float
     max_rss_mb: float
+    cpu_seconds: float
     bitbucket: list[RecordedRequest]  # the SCM's requests, whatever the flavour
     port: list[RecordedRequest]
     writes: int  # of the SCM's requests, as the flavour counts them (GitHub's GraphQL query reads)
@@ -74,6 +75,7 @@ def enrich(
         outcome,
         done.seconds,
         done.max_rss_mb,
+        done.cpu_seconds,
         sandbox.scm.requests,
         sandbox.port.requests,
         len(sandbox.scm.writes()),

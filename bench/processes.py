@@ -24,6 +24,7 @@ class Finished:
     stdout: str
     stderr: str
     max_rss_mb: float
+    cpu_seconds: float  # user + system time of the process itself (not the sandbox serving it)
 
     def check(self) -> Finished:
         if self.exit_code != 0:
@@ -56,6 +57,7 @@ def run_timed(argv: Sequence[str], *, env: Mapping[str, str], cwd: Optional[str]
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),
             _rss_mb(usage.ru_maxrss),
+            usage.ru_utime + usage.ru_stime,
         )
 
 
