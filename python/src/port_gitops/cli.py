@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import TYPE_CHECKING
 
 from port_gitops import __version__
 from port_gitops.errors import EXIT_FAILED, PortGitopsError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms of --help); mypy knows it
 if TYPE_CHECKING:
     from typing import Callable, Optional, Sequence
 
