@@ -73,6 +73,10 @@ class BitbucketSettings:
     def scm(self) -> str:
         return _BITBUCKET_KINDS[self.kind]
 
+    @property
+    def owner_setting(self) -> str:  # names `owner` in messages
+        return "--workspace/BITBUCKET_WORKSPACE" if self.kind == "cloud" else "--project/BITBUCKET_PROJECT"
+
 
 @dataclass(frozen=True)
 class GitHubSettings:
@@ -86,6 +90,7 @@ class GitHubSettings:
 
     scm = "github"
     url_setting = "--github-api-url/GITHUB_API_URL"
+    owner_setting = "--owner/GITHUB_OWNER"
 
 
 def scm_kind(args: argparse.Namespace) -> str:
@@ -268,6 +273,7 @@ class GitLabSettings:
     token: Optional[str]  # GITLAB_TOKEN: a project, group or personal access token with `api` scope
     scm: str = "gitlab"
     url_setting = "--gitlab-url/GITLAB_URL"
+    owner_setting = "--group/GITLAB_GROUP"
 
 
 def gitlab_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> GitLabSettings:

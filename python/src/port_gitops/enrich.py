@@ -62,6 +62,7 @@ class EnrichJob:
     author: Optional[str] = None
     dry_run: bool = False
     build_url: Optional[str] = None
+    repo_note: Optional[str] = None  # told after "started": how the repository was chosen, when not given
 
 
 @dataclass
@@ -191,6 +192,8 @@ class Enrichment:
     def run(self) -> Result:
         job = self.job
         self.progress.step(self._text(job.action.texts.started, None, markdown=False))
+        if job.repo_note:
+            self.progress.step(job.repo_note)
         started = self.policy.now()
         for round_no in range(1, MAX_ROUNDS + 1):
             try:

@@ -28,13 +28,16 @@ from port_gitops.errors import (
     UsageError,
 )
 from port_gitops.logsetup import mask
+from port_gitops.model import ENTITY, REPO_URL
 from port_gitops.reporting import RunReporter
 from port_gitops.result import Result
+from port_gitops.scm.errors import ScmNotFound
 
 if TYPE_CHECKING:
     import requests
 
     from port_gitops.inputs import Collected
+    from port_gitops.model import EnrichValues
     from port_gitops.port_setup import Catalog
     from port_gitops.retry import RetryPolicy
 
@@ -54,6 +57,7 @@ class EnrichCommand:
         self.environ = environ
         self.result = Result()
         self.reporter: Optional[RunReporter] = None
+        self._repo_source = ""  # what the repository's name was made from when no URL was given
 
     def execute(self) -> int:
         try:
@@ -109,7 +113,13 @@ class EnrichCommand:
             port_log=reporter.log if reporter is not None else (lambda m: None),
             before_write=reporter.ready if reporter is not None else (lambda: None),
         )
-        Enrichment(job, scm, progress, self.result, policy=policy).run()
+        try:
+            Enrichment(job, scm, progress, self.result, policy=policy).run()
+        except ScmNotFound as exc:
+            if not job.repo.fallback:
+                raise
+            advice = self._fallback_advice(job, collected, self._repo_source)
+            raise ScmNotFound(f"{exc.message}; {advice}", status=exc.status) from exc
         progress.step(f"finished: {self.result.outcome}")
         try:
             self._finish("SUCCESS", self.result.outcome, self._summary())
@@ -243,6 +253,9 @@ class EnrichCommand:
             check_relations(prepared.entities, prepared.blueprints, catalog)
         values = prepared.values
         repo = repository(scm_settings, repo_url=values.repo_url, entity=values.entity)
+        self._repo_source = self._fallback_source(values, scm_settings)
+        where = "in the payload " if collected.from_payload else ""
+        note = f"repository not given {where}({values.field(REPO_URL)} empty); using {repo.full_name}"
         return EnrichJob(
             values=values,
             action=prepared.action,
@@ -259,6 +272,27 @@ class EnrichCommand:
             author=config.author(args.author),
             dry_run=bool(args.dry_run),
             build_url=self.environ.get("BUILD_URL") or None,
+            repo_note=f"{note} from {self._repo_source}" if repo.fallback else None,
+        )
+
+    @staticmethod
+    def _fallback_source(values: EnrichValues, scm_settings: config.ScmSettings) -> str:
+        """What a repository name is made from when no URL is given: the owner setting and the entity
+        identifier, or the identifier alone when it is `OWNER/NAME`."""
+        entity = values.field(ENTITY)
+        return entity if "/" in values.entity else f"{scm_settings.owner_setting} and {entity}"
+
+    @staticmethod
+    def _fallback_advice(job: EnrichJob, collected: Collected, source: str) -> str:
+        """What to do when the repository made up for a missing URL does not exist (or is not visible)."""
+        field = job.values.field(REPO_URL)
+        made = f"the name {job.repo.full_name} was made from {source} because {field} is empty"
+        if not collected.from_payload:
+            return f"{made}: pass the repository's URL as {field}"
+        return (
+            f"{made}: give the {job.action.blueprint} blueprint the `url` property that the action's body "
+            f"sends as {field} (`{{{{ .entity.properties.url }}}}`, as Port's SCM integrations do) and set "
+            "it on the entity, or send the repository's URL in the payload"
         )
 
     @staticmethod

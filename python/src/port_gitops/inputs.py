@@ -172,8 +172,11 @@ def _flag_variables(args: argparse.Namespace) -> Tuple[dict[str, str], dict[str,
         if getattr(args, flag, None) is not None:
             variables[variable], fields[variable] = getattr(args, flag), f"--{flag}"
     for dest, variable in STRUCTURAL_FLAGS:
+        flag = f"--{dest.replace('_', '-')}"
         if getattr(args, dest, None) is not None:
-            variables[variable], fields[variable] = getattr(args, dest), f"--{dest.replace('_', '-')}"
+            variables[variable], fields[variable] = getattr(args, dest), flag
+        else:
+            fields.setdefault(variable, flag)  # messages about it missing name the flag (or its --set)
     return variables, fields
 
 

@@ -7,6 +7,7 @@ every name is validated before any request is built from it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -31,6 +32,9 @@ _GITHUB_REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 class RepoRef:
     owner: str  # Cloud workspace or DC project key
     slug: str
+    # True when no repository URL was given and the name was made from the owner setting and the entity
+    # identifier: a 404 then most likely means the payload lacks the URL (enrich_command says so).
+    fallback: bool = dataclasses.field(default=False, compare=False)
 
     @property
     def full_name(self) -> str:
@@ -104,7 +108,7 @@ def cloud_repository(
     _check(owner, _WORKSPACE, field, "a Bitbucket workspace slug")
     _check(slug, _CLOUD_SLUG, field, "a repository slug (letters, digits, _ - ., at most 62)")
     _allowed(owner, allowed_workspaces, field, "workspace")
-    return RepoRef(owner, slug)
+    return RepoRef(owner, slug, fallback=True)
 
 
 def datacenter_repository(
@@ -138,7 +142,7 @@ def datacenter_repository(
     _check(owner, _PROJECT_KEY, field, "a project key")
     _check(slug, _DC_SLUG, field, "a repository slug")
     _allowed(owner, allowed_projects, field, "project")
-    return RepoRef(owner.upper() if not owner.startswith("~") else owner, slug)
+    return RepoRef(owner.upper() if not owner.startswith("~") else owner, slug, fallback=True)
 
 
 # GitLab paths (a group, subgroup or project): letters, digits, `_`, `.`, `-`, not starting with `-`
@@ -196,7 +200,7 @@ def gitlab_repository(
         parts = entity.split("/") if "/" in entity else [*group.split("/"), entity]
     *namespace, project = _gitlab_path(parts, field)
     _allowed_group("/".join(namespace), allowed_groups, field)
-    return RepoRef("/".join(namespace), project)
+    return RepoRef("/".join(namespace), project, fallback=field == "port_context.entity")
 
 
 def github_repository(
@@ -226,7 +230,7 @@ def github_repository(
     if slug.lower().endswith(".git"):
         raise InvalidInputError(f"{slug!r} is not valid; expected a repository name", field=field)
     _allowed(name, allowed_owners, field, "owner")
-    return RepoRef(name, slug)
+    return RepoRef(name, slug, fallback=field == "port_context.entity")
 
 
 def _split_identifier(entity: str, default_owner: str, field: str) -> tuple[str, str]:
