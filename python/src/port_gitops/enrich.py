@@ -194,6 +194,16 @@ class Enrichment:
         self.progress.step(self._text(job.action.texts.started, None, markdown=False))
         if job.repo_note:
             self.progress.step(job.repo_note)
+        # The default reviewers depend on nothing we read: they go out beside the first reads, on a
+        # connection of their own opened meanwhile, which the writes then find open (a new TLS
+        # connection costs two round trips). Only a run that opens a pull request asks for the answer.
+        self._reviewers = Prefetch(self.scm.default_reviewers)
+        try:
+            return self._rounds()
+        finally:
+            self._reviewers.close()
+
+    def _rounds(self) -> Result:
         started = self.policy.now()
         for round_no in range(1, MAX_ROUNDS + 1):
             try:
@@ -316,13 +326,8 @@ class Enrichment:
                 result.warnings.append(f"declined redundant pull request #{pr.id}")
 
     def _create(self, base: str, base_tip: str, content: bytes, desired: MergeResult) -> None:
-        # The default reviewers do not depend on the commit: read them while it is being written.
-        reviewers = Prefetch(self.scm.default_reviewers)
-        try:
-            self._commit_new_branch(base, base_tip, content, desired)
-            self._open_pr(base, desired, outcome="created", default_reviewers=reviewers.result)
-        finally:
-            reviewers.close()
+        self._commit_new_branch(base, base_tip, content, desired)
+        self._open_pr(base, desired, outcome="created")
 
     def _commit_new_branch(self, base: str, base_tip: str, content: bytes, desired: MergeResult) -> None:
         job = self.job
@@ -347,10 +352,9 @@ class Enrichment:
         base: str,
         desired: MergeResult,
         outcome: str,
-        default_reviewers: Optional[Callable[[], Sequence[str]]] = None,
     ) -> None:
         job, features = self.job, self.scm.features
-        defaults = (default_reviewers or self.scm.default_reviewers)()
+        defaults = self._reviewers.result()
         reviewers = list(dict.fromkeys([*job.reviewers, *defaults]))
         asked = {DRAFT: job.draft, LABELS: bool(job.labels), TEAM_REVIEWERS: bool(job.team_reviewers)}
         for feature in sorted(name for name, wanted in asked.items() if wanted and name not in features):

@@ -1,7 +1,7 @@
 """Independent requests at the same time, on the one pooled session: a small bounded pool.
 
 Used where one step's reads do not depend on each other (Data Center's per-branch lookups; the default
-reviewers while the commit is written). Results come back in call order; when calls fail, the first
+reviewers beside the first reads). Results come back in call order; when calls fail, the first
 failure in call order is raised, after every call has ended (nothing is left running behind an error).
 """
 

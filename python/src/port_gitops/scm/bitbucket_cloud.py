@@ -10,8 +10,8 @@ Request budget (a first enrichment: 6 requests, 5 round trips on its critical pa
 one request, except `commit_file` when Cloud's 201 (no body) lacks the new commit's `Location` (one
 more to learn the new tip), `update_pr` (GET then PUT: a PUT without the current reviewers would clear
 them) and `decline_pr` after a replay (a GET to see that the pull request is closed). `branch_tips`
-reads the base's and our branch's tips in one request; the default reviewers are read while the
-commit is written (enrich.py). The client is safe to call from two threads: it keeps no per-request
+reads the base's and our branch's tips in one request; the default reviewers are read beside the
+first reads (enrich.py). The client is safe to call from two threads: it keeps no per-request
 state, and atlassian's `request` and requests' session pool are thread-safe.
 """
 

@@ -317,7 +317,7 @@ class DataCenterScm:
     def default_reviewers(self) -> list[str]:
         """None to add here: Data Center picks default reviewers per source and target branch, so
         `create_pr` adds them for its own pair. The repository's id that lookup needs is read now:
-        enrich asks while the commit is being written, which takes that request off the critical path."""
+        enrich asks beside the first reads, which takes that request off the critical path."""
         self._repository_id()
         return []
 
