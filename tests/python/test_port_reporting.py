@@ -34,12 +34,22 @@ def test_log_lines_reach_port_in_order_before_the_final_status(sb: Sandbox, enri
     # The same lines, in the same order, as the progress on stderr.
     positions = [run.stderr.find(line) for line in lines]
     assert -1 not in positions and positions == sorted(positions)
-    methods = [(request.method, request.path) for request in sb.port.requests]
+    requests = sb.port.requests
+    methods = [(request.method, request.path) for request in requests]
     assert methods[0] == ("POST", TOKEN)
-    assert methods[-1][0] == "PATCH", "the final status comes after every log line"
-    # token + one request per entry + the final status: never more requests than before
+    # The final status travels with the last lines: one request, after every other one.
+    final = requests[-1].json()
+    assert methods[-1][1].endswith("/logs") and final["terminationStatus"] == "SUCCESS"
+    assert final["statusLabel"] == "created" and final["message"].endswith("finished: created")
+    assert [r for r in requests if r.method == "PATCH" and "status" in r.json()] == []
+    # The links and summary were set before it, by one PATCH that left the run going.
+    (described,) = [r.json() for r in requests if r.method == "PATCH"]
+    url = run.result["pull_request"]["url"]
+    state = sb.port.runs[example.run_id]
+    assert described["link"] == [url] and state["link"] == [url] and url in state["summary"]
+    # token + one request per entry + the links and summary: never more requests than before
     assert len(methods) == 1 + len(entries) + 1 and len(entries) <= len(lines) == 6
-    assert sb.port.runs[example.run_id]["status"] == "SUCCESS"
+    assert state["status"] == "SUCCESS" and state["statusLabel"] == "created"
 
 
 def test_the_token_request_overlaps_the_scm_reads_but_not_the_writes(
@@ -49,11 +59,11 @@ def test_the_token_request_overlaps_the_scm_reads_but_not_the_writes(
     seen: dict[str, Any] = {}
     take = sb.port.faults.take
 
-    def slow_token(method: str, path: str) -> Optional[Fault]:
+    def slow_token(method: str, path: str, body: bytes = b"") -> Optional[Fault]:
         if path == TOKEN:
             time.sleep(0.4)  # Port is slow to answer: the SCM reads go on meanwhile
             seen["scm"] = [sb.scm.is_write(request) for request in sb.scm.requests]
-        return take(method, path)
+        return take(method, path, body)
 
     monkeypatch.setattr(sb.port.faults, "take", slow_token)
     run = enrich(example.payload)
@@ -99,4 +109,53 @@ def test_lines_that_queue_up_behind_a_slow_port_go_out_together_in_order(
     assert len(lines) == 6 and len(entries) < len(lines)
     positions = [run.stderr.find(line) for line in lines]
     assert -1 not in positions and positions == sorted(positions)
-    assert [request.method for request in sb.port.requests][-1] == "PATCH"
+    assert sb.port.requests[-1].json()["terminationStatus"] == "SUCCESS"
+
+
+def test_a_run_finished_by_someone_else_before_our_final_status_is_said_and_not_claimed(
+    sb: Sandbox, enrich: Enricher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Between our links/summary and our last log entries, someone ends the run in Port's UI: the final
+    # status meets Port's 422, the run is read, and the result says it was not ours.
+    example = seed_example(sb)
+    take = sb.port.faults.take
+
+    def end_before_the_final_entry(method: str, path: str, body: bytes = b"") -> Optional[Fault]:
+        state = sb.port.runs[example.run_id]
+        described = state["summary"] and state["status"] == "IN_PROGRESS"
+        if method == "POST" and path.endswith("/logs") and described:
+            sb.port.finish_run(example.run_id, "FAILURE")
+        return take(method, path, body)
+
+    monkeypatch.setattr(sb.port.faults, "take", end_before_the_final_entry)
+    run = enrich(example.payload)
+    assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+    assert run.result["port_run"] == {**run.result["port_run"], "status": "FAILURE", "reported": False}
+    assert "already finished as FAILURE: it was not set to SUCCESS" in run.stderr
+    assert sb.port.runs[example.run_id]["status"] == "FAILURE"
+
+
+def test_links_and_summary_port_could_not_take_are_exit_4_and_the_run_is_not_ended(
+    sb: Sandbox, enrich: Enricher
+) -> None:
+    # A 500 on the PATCH that sets the links and summary may have half-happened: not replayed, and the
+    # status is not sent without them (as a failed final status: exit 4, Port not told).
+    example = seed_example(sb)
+    sb.port.faults.add("PATCH", r"^/v1/actions/runs/[^/]+$", status=500, times=1)
+    run = enrich(example.payload)
+    assert run.code == 4 and run.result["outcome"] == "created", run.stderr
+    assert "Port could not be told" in " ".join(run.result["warnings"])
+    assert sb.port.runs[example.run_id]["status"] == "IN_PROGRESS"
+    assert not [r for r in sb.port.requests if r.body and "terminationStatus" in r.json()]
+
+
+def test_a_failure_ends_the_run_with_its_reason_in_the_summary(sb: Sandbox, enrich: Enricher) -> None:
+    example = seed_example(sb)
+    sb.scm.faults.add("*", r".", status=404, times=100)  # the repository is not there
+    run = enrich(example.payload)
+    assert run.code == 1, run.stderr
+    state = sb.port.runs[example.run_id]
+    assert state["status"] == "FAILURE" and state["statusLabel"] == "failed"
+    assert "Error: " in state["summary"]
+    finals = [r for r in sb.port.requests if r.body and {"status", "terminationStatus"} & set(r.json())]
+    assert len(finals) == 1, "the final status exactly once"

@@ -71,6 +71,9 @@ class Progress:
 
     port_log: Callable[[str], None] = lambda message: None
     before_write: Callable[[], None] = lambda: None  # waits for what must be settled before any write
+    # The outcome, pull request and changes are final (only the closing lines are left): Port can be
+    # given the run's links and summary now, so its final status then costs one request.
+    settled: Callable[[], None] = lambda: None
 
     def step(self, message: str) -> None:
         log.info("%s", message)
@@ -249,8 +252,7 @@ class Enrichment:
             if diff:
                 log.info("%s", diff.rstrip("\n"))
         if not desired.changed:
-            self.progress.step(f"{job.path} on {base} already holds the desired content")
-            self._none(tip)
+            self._none(base, tip)
             return
         self.progress.step(f"{job.path} change against {base}: " + "; ".join(desired.changes))
         content = desired.text.encode("utf-8")
@@ -274,7 +276,7 @@ class Enrichment:
         if self._read(tip) == content:
             result.commit = tip
             self._set_pr(pr)
-            result.outcome = "unchanged"
+            self._settle("unchanged")
             self.progress.step(f"pull request #{pr.id} already carries this change: {pr.url}")
             return
         self._commit_on(tip, content, desired)
@@ -283,8 +285,13 @@ class Enrichment:
             lambda: scm.update_pr(pr, title=self._title(), description=self._description(desired)),
         )
         self._set_pr(updated if isinstance(updated, PullRequest) else pr)
-        result.outcome = "updated"
+        self._settle("updated")
         self._did(f"pull request #{pr.id} updated: {pr.url}")
+
+    def _settle(self, outcome: str) -> None:
+        """The outcome is final; only its closing lines are left to say."""
+        self.result.outcome = outcome
+        self.progress.settled()
 
     def _did(self, message: str) -> None:
         """A step that wrote something: a dry run said what it would do, and never says it did."""
@@ -313,9 +320,10 @@ class Enrichment:
         if result.commit:
             self.progress.step(f"committed {result.commit[:12]} to {self.branch}")
 
-    def _none(self, tip: Optional[str]) -> None:
+    def _none(self, base: str, tip: Optional[str]) -> None:
         result, scm = self.result, self.scm
-        result.outcome = "none"
+        self._settle("none")
+        self.progress.step(f"{self.job.path} on {base} already holds the desired content")
         if tip is None:
             return
         pr = scm.find_open_pr(self.branch)
@@ -380,6 +388,7 @@ class Enrichment:
         self.result.outcome = outcome
         if isinstance(pr, PullRequest):
             self._set_pr(pr)
+            self.progress.settled()
             self.progress.step(f"pull request #{pr.id} created: {pr.url}")
 
     def _set_pr(self, pr: PullRequest) -> None:

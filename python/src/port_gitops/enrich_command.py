@@ -112,6 +112,7 @@ class EnrichCommand:
         progress = Progress(
             port_log=reporter.log if reporter is not None else (lambda m: None),
             before_write=reporter.ready if reporter is not None else (lambda: None),
+            settled=self._describe,
         )
         try:
             Enrichment(job, scm, progress, self.result, policy=policy).run()
@@ -312,6 +313,10 @@ class EnrichCommand:
         if r.error:
             lines.append(f"Error: {r.error}")
         return "\n".join(lines)
+
+    def _describe(self) -> None:
+        if self.reporter is not None:
+            self.reporter.describe(links(self.result, self.environ.get("BUILD_URL") or None), self._summary())
 
     def _finish(self, status: str, label: str, summary: str) -> None:
         if self.reporter is None:

@@ -337,9 +337,9 @@ class _PortApi:
             log = _Log("log_" + secrets.token_hex(8), body["message"], now_iso())
             run.logs.append(log)
             run.updated_at = log.created_at
+            if "statusLabel" in body:  # a label alone keeps the run going, as on PATCH
+                run.values["statusLabel"] = body["statusLabel"]
             if "terminationStatus" in body:
-                if "statusLabel" in body:
-                    run.values["statusLabel"] = body["statusLabel"]
                 run.end(body["terminationStatus"])
             run_log = {
                 "id": log.id,

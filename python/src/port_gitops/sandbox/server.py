@@ -144,7 +144,7 @@ class LoopbackServer:
         self._waker.close()
 
     def serve(self, handler: _Handler, request: Request) -> None:
-        fault = self.faults.take(request.method, request.path)
+        fault = self.faults.take(request.method, request.path, request.body)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
         response: Optional[Response] = None
