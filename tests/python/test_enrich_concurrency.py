@@ -73,3 +73,15 @@ def test_datacenter_looks_both_branches_up_at_once(
     run = Enricher(datacenter, tmp_path, monkeypatch, capsys)(example.payload)
     assert run.code == 0 and run.result["outcome"] == "created", run.stderr
     assert sum(path.endswith("/branches") for path in seen[0]) == 1  # the other one, answered meanwhile
+
+
+def test_datacenter_reads_the_pairs_default_reviewers_while_the_commit_is_written(
+    datacenter: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = seed_example(datacenter)
+    seen = hold(datacenter, "PUT", "/browse/port.yml", monkeypatch)
+    run = Enricher(datacenter, tmp_path, monkeypatch, capsys)(example.payload)
+    assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+    assert any("/rest/default-reviewers/" in path for path in seen[0]), seen[0]
+    pr = next(iter(datacenter.scm.repository(example.workspace, example.slug).pull_requests.values()))
+    assert pr.reviewers, "the default reviewer read meanwhile is on the pull request"

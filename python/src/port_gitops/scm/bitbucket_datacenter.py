@@ -26,7 +26,7 @@ Differences from Cloud that the seam hides:
 
 Request budget: one request per method, except `repository` (no repository read: the default
 branch answers for it), `create_pr` (the repository's numeric id, once per client, and the default
-reviewers) and the re-reads after a 409.
+reviewers, read while the commit that creates the branch is written) and the re-reads after a 409.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from urllib.parse import quote
 import requests
 
 from port_gitops.endpoint import Endpoint
-from port_gitops.parallel import all_of
+from port_gitops.parallel import Prefetch, all_of
 from port_gitops.retry import RetryPolicy
 from port_gitops.scm.atlassian_lib import load_bitbucket_only
 from port_gitops.scm.base import DRAFT, PullRequest, RepoInfo
@@ -146,6 +146,7 @@ class DataCenterScm:
         self._repo = self._bb.resource_url(self._owner_repo)
         self._repo_id: Optional[int] = None
         self._files: dict[tuple[str, str], bool] = {}  # (commit, path) -> exists: commits never change
+        self._pair_reviewers: dict[tuple[str, str], Prefetch[list[str]]] = {}  # (branch, base) -> read
 
     # -- one request, retried by the policy, errors classified --------------------------------------
     def _call(
@@ -363,6 +364,10 @@ class DataCenterScm:
         fields = {"branch": valid_branch(branch), "message": message}
         if create_from is not None:
             fields["sourceBranch"] = valid_branch(create_from)  # creates `branch` from it in the same call
+            # The pull request to come is `branch` -> `create_from`: its default reviewers (a lookup by
+            # ref names) are read while the commit is written, off the critical path.
+            pair = (branch, create_from)
+            self._pair_reviewers[pair] = Prefetch(functools.partial(self._reviewers_for, *pair))
         if self._file_exists(valid_sha(parent), file_path):
             fields["sourceCommitId"] = parent  # 409 if the file changed since: never a blind overwrite
         what = f"commit {path} on {branch}"
@@ -400,7 +405,11 @@ class DataCenterScm:
     ) -> PullRequest:
         del labels, team_reviewers  # not in `features`: Bitbucket has neither
         what = f"open a pull request {branch} -> {base}"
-        wanted = list(dict.fromkeys([*reviewers, *self._reviewers_for(branch, base)]))
+        read = self._pair_reviewers.pop((branch, base), None)
+        if read is not None:
+            read.close()  # waits for it; its error, if any, is raised by `result`
+        defaults = read.result() if read is not None else self._reviewers_for(branch, base)
+        wanted = list(dict.fromkeys([*reviewers, *defaults]))
 
         def send(names: Sequence[str]) -> requests.Response:
             body: dict[str, Any] = {
