@@ -183,7 +183,11 @@ def test_commit_creates_the_branch_from_the_base_in_one_request(world: World) ->
     assert scm.read_file(world.base, "port.yml") == EXISTING  # the use case always reads first
     world.bb.clear()
     new = commit(scm, world)
-    assert world.sent() == [f"PUT /bitbucket/rest/api/1.0/projects/{KEY}/repos/{world.slug}/browse/port.yml"]
+    # Beside it, the default reviewers of the pull request to come (the repository's id, then the pair's).
+    reviewers = [f"GET /bitbucket/rest/api/1.0/projects/{KEY}/repos/{world.slug}"]
+    reviewers.append(f"GET /bitbucket/rest/default-reviewers/1.0/projects/{KEY}/repos/{world.slug}/reviewers")
+    written = [request for request in world.sent() if request not in reviewers]
+    assert written == [f"PUT /bitbucket/rest/api/1.0/projects/{KEY}/repos/{world.slug}/browse/port.yml"]
     assert world.form() == {
         "branch": BRANCH,
         "message": "Enrich service payments",
@@ -203,8 +207,10 @@ def test_a_new_file_is_committed_without_source_commit_id(world: World) -> None:
     scm = world.scm()
     new = scm.commit_file(branch=BRANCH, path="catalog/port.yml", content=b"- identifier: x\n", message="m",
                           parent=world.base, create_from="main", author=None)  # fmt: skip
-    # Not read before: checked first (raw 404, then what the path and its parent directory are).
-    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in world.bb.requests] == [
+    # Not read before: checked first (raw 404, then what the path and its parent directory are); the
+    # default reviewers of the pull request to come are read beside the commit.
+    sent = [(r.method, r.path.rsplit("/", 1)[-1]) for r in world.bb.requests]
+    assert [request for request in sent if request not in (("GET", world.slug), ("GET", "reviewers"))] == [
         ("GET", "port.yml"),
         ("GET", "port.yml"),
         ("GET", "catalog"),

@@ -364,12 +364,13 @@ class DataCenterScm:
         fields = {"branch": valid_branch(branch), "message": message}
         if create_from is not None:
             fields["sourceBranch"] = valid_branch(create_from)  # creates `branch` from it in the same call
+        if self._file_exists(valid_sha(parent), file_path):
+            fields["sourceCommitId"] = parent  # 409 if the file changed since: never a blind overwrite
+        if create_from is not None:
             # The pull request to come is `branch` -> `create_from`: its default reviewers (a lookup by
             # ref names) are read while the commit is written, off the critical path.
             pair = (branch, create_from)
             self._pair_reviewers[pair] = Prefetch(functools.partial(self._reviewers_for, *pair))
-        if self._file_exists(valid_sha(parent), file_path):
-            fields["sourceCommitId"] = parent  # 409 if the file changed since: never a blind overwrite
         what = f"commit {path} on {branch}"
         url = f"{self._repo}/browse/{quote(file_path)}"
         # Replays are safe: an applied commit makes its replay a 409 (see the module docstring).
