@@ -1,6 +1,7 @@
-"""Independent reads go out together (issue 13): on Cloud the default reviewers are read while the
-commit is written, and the 201's Location saves reading the branch again; on Data Center both branch
-lookups are in flight at once. Checked by holding one request back and looking at what else arrived
+"""Independent reads go out together (issue 13): on Cloud the default reviewers are read beside the
+first reads, and the 201's Location saves reading the branch again; on Data Center both branch
+lookups are in flight at once, and the pull request's default reviewers are read while the commit is
+written; GitLab resolves every --reviewer at once. Checked by holding one request back and looking at what else arrived
 meanwhile (structure, not timing)."""
 
 from __future__ import annotations
@@ -85,3 +86,19 @@ def test_datacenter_reads_the_pairs_default_reviewers_while_the_commit_is_writte
     assert any("/rest/default-reviewers/" in path for path in seen[0]), seen[0]
     pr = next(iter(datacenter.scm.repository(example.workspace, example.slug).pull_requests.values()))
     assert pr.reviewers, "the default reviewer read meanwhile is on the pull request"
+
+
+def test_gitlab_looks_every_reviewer_up_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Sandbox(flavour="gitlab") as gitlab:
+        example = seed_example(gitlab)
+        names = [gitlab.scm.add_user(name).nickname for name in ("Eli Extra", "Fay Further")]
+        seen = hold(gitlab, "GET", "/users", monkeypatch)
+        run = Enricher(gitlab, tmp_path, monkeypatch, capsys)(
+            example.payload, *[arg for name in names for arg in ("--reviewer", name)]
+        )
+        assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+        assert sum(path.endswith("/users") for path in seen[0]) == 1  # the other one, answered meanwhile
+        pr = next(iter(gitlab.scm.repository(example.workspace, example.slug).pull_requests.values()))
+        assert sorted(account.nickname for account in pr.reviewers) == sorted(names)

@@ -15,7 +15,7 @@ changed the file, as the Files API told us when we read it at the tip) as the op
 that moved since answers 400, which is a ScmConflict, so the use case re-reads and decides again.
 
 Request budget: one request per method (`branch_tips` too: one branch list filtered by `regex`), except
-`create_pr` (one more per `--reviewer`, to resolve a username to its id;
+`create_pr` (one more per `--reviewer`, all at once, to resolve a username to its id;
 one more per call when GitLab answers 409 "Another open merge request already exists": the open one is
 looked up and taken over) and `commit_file` on a tip we have not read. A first run: project, branch
 tips, port.yml, commit, merge request = 5; an unchanged re-run: project, branch tips, port.yml, merge
@@ -26,6 +26,7 @@ asks nothing).
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import re
 from typing import Any, ClassVar, Collection, FrozenSet, Optional, Sequence
@@ -38,6 +39,7 @@ from gitlab.utils import EncodedId
 
 from port_gitops.endpoint import Endpoint
 from port_gitops.logsetup import register_secrets
+from port_gitops.parallel import all_of
 from port_gitops.retry import RetryPolicy
 from port_gitops.scm.base import DRAFT, LABELS, PullRequest, RepoInfo
 from port_gitops.scm.common import (
@@ -364,19 +366,21 @@ class GitLabScm:
         return []
 
     def _user_ids(self, usernames: Sequence[str]) -> list[int]:
-        """`--reviewer` takes GitLab usernames; the API wants user ids. Unknown ones are warned about."""
-        ids: list[int] = []
-        for username in usernames:
-            name = username.lstrip("@")
-            what = f"look up reviewer {name}"
-            users = self._json(
-                self._call("GET", "/users", what=what, idempotent=True, query={"username": name}), what
-            )
-            if isinstance(users, list) and users and isinstance(users[0], dict) and "id" in users[0]:
-                ids.append(int(users[0]["id"]))
-            else:
-                log.warning("%s: no such GitLab user; the merge request is opened without them", what)
-        return ids
+        """`--reviewer` takes GitLab usernames; the API wants user ids (looked up all at once, in order).
+        Unknown ones are warned about."""
+        found = all_of([functools.partial(self._user_id, username) for username in usernames])
+        return [user_id for user_id in found if user_id is not None]
+
+    def _user_id(self, username: str) -> Optional[int]:
+        name = username.lstrip("@")
+        what = f"look up reviewer {name}"
+        users = self._json(
+            self._call("GET", "/users", what=what, idempotent=True, query={"username": name}), what
+        )
+        if isinstance(users, list) and users and isinstance(users[0], dict) and "id" in users[0]:
+            return int(users[0]["id"])
+        log.warning("%s: no such GitLab user; the merge request is opened without them", what)
+        return None
 
     # -- writes ----------------------------------------------------------------------------------
     def commit_file(
