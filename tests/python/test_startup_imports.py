@@ -53,6 +53,22 @@ def test_a_command_help_loads_only_that_command(command: str):
     assert not any(name.startswith("port_gitops.sandbox") for name in loaded)
 
 
+@pytest.mark.parametrize("command", ["vars", "render"])
+def test_the_local_commands_load_no_http_or_scm_library(command: str, tmp_path):
+    # vars and render send nothing: their start-up is the interpreter, PyYAML and jsonpath-ng.
+    payload = tmp_path / "payload.json"
+    payload.write_text(
+        '{"port_context": {"entity": "payments", "runId": "r_1",'
+        ' "repo_url": "https://bitbucket.org/acme/payments"},'
+        ' "domain": "billing", "type": "backend", "lifecycle": "Production"}'
+    )
+    loaded = _modules_after(_cli(command, "--payload", str(payload)))
+    assert {"yaml", "jsonpath_ng"} <= _roots(loaded)  # it did its work
+    assert _roots(loaded) & (_HEAVY - {"yaml", "jsonpath_ng"}) == set()
+    assert not {"ssl", "http.client", "concurrent.futures"} & loaded
+    assert not any(name.startswith(("port_gitops.sandbox", "port_gitops.scm.")) for name in loaded)
+
+
 def test_the_parser_built_for_one_command_parses_and_helps_as_the_whole_one(capsys):
     from port_gitops.cli import COMMANDS, build_parser, command_named
 
