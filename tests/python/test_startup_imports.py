@@ -169,3 +169,17 @@ def test_the_jsonpath_parser_is_built_from_the_shipped_tables_and_parses_as_a_ge
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["same"]
     assert done.stderr == ""
+
+
+def test_jayway_filters_load_only_for_a_path_with_a_filter():
+    plain = _modules_after(
+        "from port_gitops.gwt.jayway import compile_path\n"
+        "assert compile_path('$.port_context.entity').read({'port_context': {'entity': 'x'}}) == 'x'"
+    )
+    assert "port_gitops.gwt.jayway.query" in plain
+    assert "port_gitops.gwt.jayway.filters" not in plain
+    filtered = _modules_after(
+        "from port_gitops.gwt.jayway import compile_path\n"
+        "assert compile_path(\"$.a[?(@.k == 'v')].n\").read({'a': [{'k': 'v', 'n': 1}, {'k': 'w'}]}) == [1]"
+    )
+    assert "port_gitops.gwt.jayway.filters" in filtered

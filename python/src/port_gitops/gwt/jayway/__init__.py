@@ -9,6 +9,7 @@ what jsonpath-ng cannot answer as Jayway does (translate.py), and parses the tra
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Callable
 
 from port_gitops.gwt.jayway import compiler
 from port_gitops.gwt.jayway.errors import (
@@ -16,9 +17,12 @@ from port_gitops.gwt.jayway.errors import (
     PathNotFound,
     Unsupported,
 )
-from port_gitops.gwt.jayway.filters import compile_filter
 from port_gitops.gwt.jayway.query import Query
 from port_gitops.gwt.jayway.translate import check_supported
+
+if TYPE_CHECKING:
+    from port_gitops.gwt.jayway.filters import Expression
+    from port_gitops.gwt.jayway.tokens import Path
 
 __all__ = [
     "InvalidPath",
@@ -38,7 +42,14 @@ def compile_path(expression: str) -> Query:
     with _lock:
         query = _cache.get(expression)
         if query is None:
-            path = compiler.compile_path(expression, compile_filter)
+            path = compiler.compile_path(expression, _compile_filter)
             check_supported(path)
             query = _cache[expression] = Query.of(path)
         return query
+
+
+def _compile_filter(criteria: str, compile_path: Callable[[str], Path]) -> Expression:
+    # filters.py (ten node classes) loads with the first path that has a filter: most have none.
+    from port_gitops.gwt.jayway.filters import compile_filter
+
+    return compile_filter(criteria, compile_path)

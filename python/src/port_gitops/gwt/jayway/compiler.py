@@ -9,12 +9,11 @@ reproduces (functions other than a final `length()`, a deep scan followed by mor
 from __future__ import annotations
 
 import re
-from typing import Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 from port_gitops.gwt import java
 from port_gitops.gwt.jayway.chars import SPACE, Cursor, unescape
 from port_gitops.gwt.jayway.errors import CompileFailure, InvalidPath, Unsupported
-from port_gitops.gwt.jayway.filters import Expression
 from port_gitops.gwt.jayway.tokens import (
     Filter,
     Indexes,
@@ -28,7 +27,10 @@ from port_gitops.gwt.jayway.tokens import (
     Wildcard,
 )
 
-FilterCompiler = Callable[[str, Callable[[str], Path]], Expression]
+if TYPE_CHECKING:
+    from port_gitops.gwt.jayway.filters import Expression
+
+FilterCompiler = Callable[[str, Callable[[str], Path]], "Expression"]
 
 _BLANKS = " \t\n\r"
 _COMMA = re.compile(r"\s*,\s*")

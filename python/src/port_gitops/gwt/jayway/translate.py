@@ -22,18 +22,9 @@ refused here as Unsupported, with the reason:
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import TYPE_CHECKING, List, Tuple
 
 from port_gitops.gwt.jayway.errors import Unsupported
-from port_gitops.gwt.jayway.filters import (
-    AllOf,
-    Compare,
-    Exists,
-    Expression,
-    PathOperand,
-    StringLiteral,
-    is_number_text,
-)
 from port_gitops.gwt.jayway.tokens import (
     Filter,
     Indexes,
@@ -46,6 +37,9 @@ from port_gitops.gwt.jayway.tokens import (
     Token,
     Wildcard,
 )
+
+if TYPE_CHECKING:
+    from port_gitops.gwt.jayway.filters import Expression
 
 
 def translate(tokens: Tuple[Token, ...], *, merge_leaf: bool = False) -> str:
@@ -133,6 +127,8 @@ def _filter(criteria: Expression) -> str:
     ng filter. Chaining is exact: an item that passed an existence check is an object, and a filter
     on an object tests that object, as in Jayway.
     """
+    from port_gitops.gwt.jayway.filters import Exists  # loaded by the compiler for a filter already
+
     parts = _conjuncts(criteria)
     comparisons = [_condition(p) for p in parts if not isinstance(p, Exists)]
     checks = [_condition(p) for p in parts if isinstance(p, Exists)]
@@ -141,12 +137,16 @@ def _filter(criteria: Expression) -> str:
 
 
 def _conjuncts(criteria: Expression) -> List[Expression]:
+    from port_gitops.gwt.jayway.filters import AllOf
+
     if isinstance(criteria, AllOf):
         return [leaf for part in criteria.parts for leaf in _conjuncts(part)]
     return [criteria]
 
 
 def _condition(part: Expression) -> str:
+    from port_gitops.gwt.jayway.filters import Compare, Exists, PathOperand, StringLiteral, is_number_text
+
     if isinstance(part, Exists):
         if not part.should_exist:
             raise Unsupported("a negated filter condition ('!')")
