@@ -12,11 +12,13 @@ import importlib
 import sys
 
 from port_gitops import __version__
-from port_gitops.errors import EXIT_FAILED, PortGitopsError
+from port_gitops.errors import EXIT_FAILED, EXIT_USAGE, PortGitopsError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms of --help); mypy knows it
 if TYPE_CHECKING:
-    from typing import Callable, Optional, Sequence
+    from typing import Any, Callable, NoReturn, Optional, Sequence
+
+VERBOSE_HELP = "debug detail on stderr (secrets stay masked)"
 
 # (command, module under port_gitops.commands, one-line help). Order = order in --help.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -31,11 +33,28 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+class _UsageProblem(SystemExit):
+    """argparse's complaint, raised instead of its own printing and exit (2, already our usage code) so
+    that `main` ends it like any usage error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(EXIT_USAGE)
+        self.message = message
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse exits 2 on usage errors, which is already our usage code; keep messages one line."""
+    """Usage errors are said by `main` in one line: not the whole usage (enrich's runs to a screenful),
+    and `enrich` still writes its result file."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}  # the commands whose flags were built
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageProblem(message)
 
 
-def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+def build_parser(command: Optional[str] = None) -> _Parser:
     """Every command is listed; only `command`'s flags are built (its module imported), so a run
     loads one command module and `port-gitops --help` none. None: all of them (for tools and tests)."""
     parser = _Parser(
@@ -44,9 +63,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
         "Every command has --help with examples.",
     )
     parser.add_argument("--version", action="version", version=f"port-gitops {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="debug detail on stderr (secrets stay masked)"
-    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, module, help_text in COMMANDS:
@@ -62,6 +79,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
         )
         mod.register(cmd)
         cmd.set_defaults(_module=module)
+        parser.commands[name] = cmd
     return parser
 
 
@@ -73,7 +91,16 @@ def command_named(argv: Sequence[str]) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(command_named(arguments)).parse_args(arguments)
+    parser = build_parser(command_named(arguments))
+    try:
+        args = parser.parse_args(arguments)
+    except _UsageProblem as exc:
+        return _usage_error(parser, arguments, exc.message, None)
+    from port_gitops.commands.options import env_problem
+
+    problem = env_problem(args)
+    if problem:
+        return _usage_error(parser, arguments, problem, args)
     import logging  # only once the arguments parsed: `--help` and usage errors need none of it
 
     from port_gitops.logsetup import configure_logging, mask
@@ -99,6 +126,57 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+
+
+def _usage_error(
+    parser: _Parser, argv: Sequence[str], message: str, args: Optional[argparse.Namespace]
+) -> int:
+    """One line on stderr, exit 2; a command with --result-file (enrich: every exit) still gets its
+    failed result object there and on stdout, read from argv when parsing did not get that far. No
+    Port run is told: nothing is trusted yet."""
+    command = command_named(argv)
+    sub = parser.commands.get(command)
+    prog = f"port-gitops {command}" if sub else "port-gitops"
+    hint = "" if args else f" (see {prog} --help)"
+    print(f"{prog}: error: {message}{hint}", file=sys.stderr)
+    if sub is None or "--result-file" not in sub._option_string_actions:
+        return EXIT_USAGE
+    rest = argv[argv.index(command) + 1 :]
+    path = args.result_file if args else _given(sub, rest, "--result-file")
+    as_json = args.json if args else _given(sub, rest, "--json", switch=True) is not None
+    from port_gitops.result import Result
+
+    result = Result(outcome="failed", exit_code=EXIT_USAGE, error=message)
+    if path:
+        try:
+            Result.write(path, result.to_json())
+        except OSError as exc:
+            print(f"{prog}: error: cannot write --result-file: {exc}", file=sys.stderr)
+    print(result.to_json() if as_json else result.summary())
+    return EXIT_USAGE
+
+
+def _given(
+    parser: argparse.ArgumentParser, argv: Sequence[str], flag: str, *, switch: bool = False
+) -> Optional[str]:
+    """The last value of `flag` in argv as argparse reads it (`--flag X`, `--flag=X`, an unambiguous
+    abbreviation), for when parsing stopped elsewhere; None when absent ("" for a given switch)."""
+    found = None
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        name, eq, value = arg.partition("=")
+        if len(name) < 3 or not flag.startswith(name):
+            continue
+        if name != flag and [o for o in parser._option_string_actions if o.startswith(name)] != [flag]:
+            continue  # ambiguous: argparse refuses it too
+        if switch:
+            found = ""
+        elif eq:
+            found = value
+        elif i + 1 < len(argv) and (argv[i + 1] == "-" or not argv[i + 1].startswith("-")):
+            found = argv[i + 1]
+    return found
 
 
 if __name__ == "__main__":  # pragma: no cover

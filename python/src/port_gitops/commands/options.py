@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any, Optional, Sequence
 
 from port_gitops.config import GITHUB_API_URL, GITHUB_WEB_URL, GITLAB_URL, PORT_REGIONS, SCM_KINDS
@@ -40,11 +39,28 @@ def env_bool(
 ) -> None:
     """A switch that is on when given, or when `env` holds a true word (1/true/yes/on)."""
     raw = os.environ.get(env, "").strip().lower()
+    default: bool | EnvProblem = raw in TRUE_WORDS
     if raw not in TRUE_WORDS | FALSE_WORDS:
-        # A typo must not silently mean "off" (e.g. a dry run that writes): usage error, exit 2.
-        print(f"port-gitops: error: {env} must be one of 1/0/true/false/yes/no, not {raw!r}", file=sys.stderr)
-        raise SystemExit(2)
-    parser.add_argument(flag, action="store_true", default=raw in TRUE_WORDS, help=f"{help} [env {env}]")
+        # A typo must not silently mean "off" (e.g. a dry run that writes): a usage error (exit 2), said
+        # by `cli` once the command that reads this variable is the one being run.
+        default = EnvProblem(f"{env} must be one of 1/0/true/false/yes/no, not {raw!r}")
+    parser.add_argument(flag, action="store_true", default=default, help=f"{help} [env {env}]")
+
+
+class EnvProblem:
+    """The value of a switch whose environment twin holds no boolean word (giving the flag replaces it).
+    Never true or false: reading it as a condition raises."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __bool__(self) -> bool:
+        raise TypeError(self.message)
+
+
+def env_problem(args: argparse.Namespace) -> Optional[str]:
+    """The first environment twin of the parsed command that holds no valid value, if any."""
+    return next((v.message for v in vars(args).values() if isinstance(v, EnvProblem)), None)
 
 
 def env_list(env: str, given: Optional[Sequence[str]]) -> list[str]:
