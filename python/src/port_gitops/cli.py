@@ -18,7 +18,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~2 ms of
 if TYPE_CHECKING:
     from typing import Any, Callable, NoReturn, Optional, Sequence
 
-VERBOSE_HELP = "debug detail on stderr (secrets stay masked)"
+VERBOSE_HELP = "debug detail on stderr, each HTTP request included (secrets stay masked)"
 
 # (command, module under port_gitops.commands, one-line help). Order = order in --help.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -78,6 +78,10 @@ def build_parser(command: Optional[str] = None) -> _Parser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         mod.register(cmd)
+        # Also after the command (`enrich -v`, as the README writes it); counts add up with the first.
+        cmd.add_argument(
+            "-v", "--verbose", action="count", default=0, dest="verbose_after", help=VERBOSE_HELP
+        )
         cmd.set_defaults(_module=module)
         parser.commands[name] = cmd
     return parser
@@ -105,6 +109,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     from port_gitops.logsetup import configure_logging, mask
 
+    args.verbose += args.verbose_after
     configure_logging(logging.DEBUG if args.verbose else logging.INFO)
     module = importlib.import_module(f"port_gitops.commands.{args._module}")
     run: Callable[[argparse.Namespace], int] = module.run

@@ -5,7 +5,8 @@ value), so the timeout cannot be a mere default: the transport adapter enforces 
 request whatever the caller passed. Likewise an explicit `--ca-bundle` is enforced there, because
 requests lets `REQUESTS_CA_BUNDLE` override `Session.verify` for callers that do not pass `verify`.
 Proxies come from the usual environment (`HTTPS_PROXY`, `NO_PROXY`, ...), as requests does by default.
-Nothing here logs: headers carry credentials.
+With -v (DEBUG) the adapter logs one line per request sent — method, host and path, status, time — and
+nothing else: headers carry credentials, and a query string can.
 
 Port and Bitbucket may share one session: atlassian-python-api stores Bitbucket's credential on it
 (so CloudScm insists on a session without one), and PortClient sends an explicit `auth` on every
@@ -14,6 +15,8 @@ request, so Bitbucket's credential never reaches Port.
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
@@ -23,6 +26,7 @@ from requests.adapters import HTTPAdapter
 from port_gitops import __version__
 
 USER_AGENT = f"port-gitops/{__version__}"
+log = logging.getLogger("port_gitops.http")
 
 Timeout = Tuple[float, float]
 
@@ -45,13 +49,31 @@ class _EnforcingAdapter(HTTPAdapter):
         proxies: Optional[Mapping[str, str]] = None,
     ) -> requests.Response:
         del timeout
-        return super().send(
-            request,
-            stream=stream,
-            timeout=self._timeout,
-            verify=self._ca_bundle or verify,
-            cert=cert,
-            proxies=proxies,
+        started = time.monotonic()
+        try:
+            response = super().send(
+                request,
+                stream=stream,
+                timeout=self._timeout,
+                verify=self._ca_bundle or verify,
+                cert=cert,
+                proxies=proxies,
+            )
+        except Exception as exc:
+            _log_request(request, type(exc).__name__, started)
+            raise
+        _log_request(request, str(response.status_code), started)
+        return response
+
+
+def _log_request(request: requests.PreparedRequest, outcome: str, started: float) -> None:
+    """-v: one line per request sent (each retry too): method, host and path, status, time. Never the
+    query (some APIs take tokens there), headers or bodies."""
+    if log.isEnabledFor(logging.DEBUG):
+        url = request.url or ""
+        elapsed = round((time.monotonic() - started) * 1000)
+        log.debug(
+            "http: %s %s%s -> %s (%d ms)", request.method, host_of(url), urlsplit(url).path, outcome, elapsed
         )
 
 
