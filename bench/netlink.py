@@ -242,6 +242,13 @@ class _Relay:
     ) -> None:
         loop = asyncio.get_running_loop()
         accepted = loop.time()
+        # asyncio (3.11) drops its reference to a connection's handler task once the client hangs up,
+        # and a pending task nobody references is garbage-collected mid-flight ("Task was destroyed
+        # but it is pending!"): hold each one until it is done.
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         sock.setblocking(False)
         try:
             await loop.sock_connect(sock, address)
