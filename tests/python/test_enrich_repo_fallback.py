@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 from enrichkit import FLAVOURS, Enricher, Run, payload
 
 from port_gitops.sandbox import Sandbox
-from port_gitops.sandbox.example import Example, seed_example
+from port_gitops.sandbox.example import Example
 
 OWNER_SETTING = {
     "bitbucket-cloud": "--workspace/BITBUCKET_WORKSPACE",
@@ -24,18 +23,6 @@ OWNER_SETTING = {
 def sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     with Sandbox(flavour=request.param) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def example(sb: Sandbox) -> Example:
-    return seed_example(sb)
-
-
-@pytest.fixture
-def enrich(
-    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Enricher:
-    return Enricher(sb, tmp_path, monkeypatch, capsys)
 
 
 def port_log(sb: Sandbox, run_id: str) -> list[str]:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from port_gitops.inputs import Collected
     from port_gitops.model import EnrichValues
+    from port_gitops.port_api import PortClient
     from port_gitops.port_setup import Catalog
     from port_gitops.retry import RetryPolicy
 
@@ -200,21 +201,10 @@ class EnrichCommand:
                 f"the input names Port run {run_id} but PORT_CLIENT_ID/PORT_CLIENT_SECRET are not set, "
                 "so its status cannot be reported"
             )
-        from port_gitops.port_api import PortClient
-
-        client = PortClient(
-            port.base_url,
-            port.client_id or "",
-            port.client_secret or "",
-            session=session,
-            policy=policy,
-            url_setting=port.url_setting,
-        )
-        self.reporter = RunReporter(client, self.result.port_run)
+        self.reporter = RunReporter(_port_client(port, session, policy), self.result.port_run)
 
     def _catalog(self) -> Catalog:
         """Port's catalog through the run's client (or a new one when no run is reported)."""
-        from port_gitops.port_api import PortClient
         from port_gitops.port_setup import Catalog
 
         port, session, policy = self._port_access
@@ -223,14 +213,7 @@ class EnrichCommand:
             if not port.has_credentials:
                 what = "--blueprints-from-port/--check-relations read Port"
                 raise UsageError(f"{what}: set PORT_CLIENT_ID and PORT_CLIENT_SECRET")
-            client = PortClient(
-                port.base_url,
-                port.client_id or "",
-                port.client_secret or "",
-                session=session,
-                policy=policy,
-                url_setting=port.url_setting,
-            )
+            client = _port_client(port, session, policy)
         return Catalog(client)
 
     def _job(self, collected: Collected, scm_settings: config.ScmSettings) -> EnrichJob:
@@ -360,3 +343,17 @@ class EnrichCommand:
             self.result.write(self.args.result_file, mask(text))
         except OSError as exc:
             print(f"port-gitops enrich: error: cannot write --result-file: {exc}", file=sys.stderr)
+
+
+def _port_client(port: config.PortSettings, session: requests.Session, policy: RetryPolicy) -> PortClient:
+    """The run's Port client (imported here: a run without Port never loads it)."""
+    from port_gitops.port_api import PortClient
+
+    return PortClient(
+        port.base_url,
+        port.client_id or "",
+        port.client_secret or "",
+        session=session,
+        policy=policy,
+        url_setting=port.url_setting,
+    )
