@@ -34,7 +34,8 @@ from port_gitops.scm.common import (
     choose_credential,
     error_for_status,
     json_of,
-    parent_dirs,
+    kind_is,
+    refuse_a_file_parent,
     valid_branch,
     valid_file_path,
     valid_segment,
@@ -263,12 +264,9 @@ class CloudScm:
         )
         if response.status_code == 404:
             # Nothing there; but a path under a file (README/port.yml) would replace that file.
-            for parent in parent_dirs(path):
-                kind = self._kind(commit, parent)
-                if kind == "commit_file":
-                    raise ScmPathNotAFile(path, commit, parent=parent)
-                if kind is not None:
-                    break
+            refuse_a_file_parent(
+                path, commit, lambda parent: kind_is(self._kind(commit, parent), "commit_file")
+            )
             return None
         # `src` answers a directory with its (JSON) listing: never take that for the file's content.
         if _listing(response) and self._kind(commit, path) != "commit_file":

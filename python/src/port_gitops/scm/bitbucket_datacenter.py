@@ -49,7 +49,8 @@ from port_gitops.scm.common import (
     choose_credential,
     error_for_status,
     json_of,
-    parent_dirs,
+    kind_is,
+    refuse_a_file_parent,
     valid_branch,
     valid_file_path,
     valid_segment,
@@ -279,12 +280,7 @@ class DataCenterScm:
             # replace that file: ask what the path and its nearest existing parent are.
             if self._kind(commit, file_path) is not None:
                 raise ScmPathNotAFile(path, commit)
-            for parent in parent_dirs(file_path):
-                kind = self._kind(commit, parent)
-                if kind == "FILE":
-                    raise ScmPathNotAFile(path, commit, parent=parent)
-                if kind is not None:
-                    break
+            refuse_a_file_parent(path, commit, lambda parent: kind_is(self._kind(commit, parent), "FILE"))
         self._files[(commit, file_path)] = content is not None
         return content
 

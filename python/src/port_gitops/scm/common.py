@@ -19,7 +19,7 @@ from port_gitops.endpoint import Endpoint
 from port_gitops.errors import InvalidInputError, UsageError
 from port_gitops.logsetup import register_secrets
 from port_gitops.retry import RetriesExhausted, RetryPolicy, rate_limited
-from port_gitops.scm.errors import ScmConflict, ScmError, ScmNotFound, ScmRateLimited
+from port_gitops.scm.errors import ScmConflict, ScmError, ScmNotFound, ScmPathNotAFile, ScmRateLimited
 
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 _ERRORS_BY_STATUS: dict[int, Callable[..., ScmError]] = {
@@ -65,6 +65,23 @@ def parent_dirs(path: str) -> list[str]:
     """The directories `path` lies in, nearest first (`a/b/c.yml` -> `a/b`, `a`); none at the top."""
     parts = valid_file_path(path).split("/")
     return ["/".join(parts[:end]) for end in range(len(parts) - 1, 0, -1)]
+
+
+def refuse_a_file_parent(path: str, commit: str, is_file: Callable[[str], Optional[bool]]) -> None:
+    """A file absent at `path` may still not be writable: when the nearest parent that exists is a file
+    (README/port.yml), writing would replace it. `is_file(parent)` asks the flavour: True a file,
+    False something else (a directory), None nothing there."""
+    for parent in parent_dirs(path):
+        found = is_file(parent)
+        if found:
+            raise ScmPathNotAFile(path, commit, parent=parent)
+        if found is not None:
+            return
+
+
+def kind_is(kind: Optional[str], wanted: str) -> Optional[bool]:
+    """For `refuse_a_file_parent`: None when nothing is there (`kind` None), else whether it is `wanted`."""
+    return None if kind is None else kind == wanted
 
 
 # -- credentials ----------------------------------------------------------------------------------

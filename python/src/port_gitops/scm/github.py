@@ -46,7 +46,7 @@ from port_gitops.scm.common import (
     RequestRunner,
     error_for_status,
     json_of,
-    parent_dirs,
+    refuse_a_file_parent,
     valid_branch,
     valid_file_path,
     valid_segment,
@@ -411,14 +411,12 @@ class GitHubScm:
                 raise ScmPathNotAFile(path, commit)
             return response.content
         # Absent: fine, unless a parent is a file (writing there would replace that file).
-        for parent in parent_dirs(file_path):
-            found = self._contents(commit, parent, raw=False)
-            if found.status_code == 404:
-                continue
-            if not _is_listing(found):
-                raise ScmPathNotAFile(path, commit, parent=parent)
-            break
+        refuse_a_file_parent(path, commit, lambda parent: self._is_file_at(commit, parent))
         return None
+
+    def _is_file_at(self, commit: str, path: str) -> Optional[bool]:
+        found = self._contents(commit, path, raw=False)
+        return None if found.status_code == 404 else not _is_listing(found)
 
     def _contents(self, commit: str, path: str, *, raw: bool) -> requests.Response:
         return self._call(

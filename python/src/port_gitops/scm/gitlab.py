@@ -46,7 +46,7 @@ from port_gitops.scm.common import (
     RequestRunner,
     error_for_status,
     json_of,
-    parent_dirs,
+    refuse_a_file_parent,
     valid_branch,
     valid_file_path,
     valid_sha,
@@ -296,15 +296,17 @@ class GitLabScm:
             # replace that file: ask what the path and its nearest existing parent are.
             if self._is_directory(commit, file_path):
                 raise ScmPathNotAFile(path, commit)
-            for parent in parent_dirs(file_path):
-                if self._is_directory(commit, parent):
-                    break
-                if self._is_file(commit, parent):
-                    raise ScmPathNotAFile(path, commit, parent=parent)
+            refuse_a_file_parent(path, commit, lambda parent: self._is_file_at(commit, parent))
             return None
         # "" when a proxy dropped GitLab's X-Gitlab-* headers: `commit_file` then asks the file's metadata.
         self._last_change[(commit, file_path)] = response.headers.get("X-Gitlab-Last-Commit-Id", "")
         return response.content
+
+    def _is_file_at(self, commit: str, path: str) -> Optional[bool]:
+        """True a file, False a directory, None nothing there (a directory is asked first)."""
+        if self._is_directory(commit, path):
+            return False
+        return True if self._is_file(commit, path) else None
 
     def _is_directory(self, commit: str, path: str) -> bool:
         response = self._call(
