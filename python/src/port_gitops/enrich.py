@@ -300,25 +300,35 @@ class Enrichment:
 
     def _commit_on(self, tip: str, content: bytes, desired: MergeResult) -> None:
         """Our port.yml as a commit on the branch at `tip` (the optimistic lock), unless it is there."""
-        job, result = self.job, self.result
         if self._read(tip) == content:
-            result.commit = tip
+            self.result.commit = tip
             return
+        self._commit(tip, content, desired, create_from=None)
+
+    def _commit(
+        self, parent: str, content: bytes, desired: MergeResult, *, create_from: Optional[str]
+    ) -> None:
+        """Our port.yml as a commit on `parent`: on the branch, or creating it from `create_from`."""
+        job, result = self.job, self.result
+        path, branch = job.path, self.branch
         commit = self._write(
-            f"commit {job.path} on {self.branch} (parent {tip[:12]})",
+            f"create branch {branch} from {create_from} ({parent[:12]}) with a commit of {path}"
+            if create_from
+            else f"commit {path} on {branch} (parent {parent[:12]})",
             lambda: self.scm.commit_file(
-                branch=self.branch,
-                path=job.path,
+                branch=branch,
+                path=path,
                 content=content,
                 message=self._message(desired),
-                parent=tip,
-                create_from=None,
+                parent=parent,
+                create_from=create_from,
                 author=job.author,
             ),
         )
         result.commit = commit if isinstance(commit, str) else None
         if result.commit:
-            self.progress.step(f"committed {result.commit[:12]} to {self.branch}")
+            where = f"new branch {branch}" if create_from else branch
+            self.progress.step(f"committed {result.commit[:12]} to {where}")
 
     def _none(self, base: str, tip: Optional[str]) -> None:
         result, scm = self.result, self.scm
@@ -334,33 +344,10 @@ class Enrichment:
                 result.warnings.append(f"declined redundant pull request #{pr.id}")
 
     def _create(self, base: str, base_tip: str, content: bytes, desired: MergeResult) -> None:
-        self._commit_new_branch(base, base_tip, content, desired)
+        self._commit(base_tip, content, desired, create_from=base)
         self._open_pr(base, desired, outcome="created")
 
-    def _commit_new_branch(self, base: str, base_tip: str, content: bytes, desired: MergeResult) -> None:
-        job = self.job
-        commit = self._write(
-            f"create branch {self.branch} from {base} ({base_tip[:12]}) with a commit of {job.path}",
-            lambda: self.scm.commit_file(
-                branch=self.branch,
-                path=job.path,
-                content=content,
-                message=self._message(desired),
-                parent=base_tip,
-                create_from=base,
-                author=job.author,
-            ),
-        )
-        self.result.commit = commit if isinstance(commit, str) else None
-        if self.result.commit:
-            self.progress.step(f"committed {self.result.commit[:12]} to new branch {self.branch}")
-
-    def _open_pr(
-        self,
-        base: str,
-        desired: MergeResult,
-        outcome: str,
-    ) -> None:
+    def _open_pr(self, base: str, desired: MergeResult, outcome: str) -> None:
         job, features = self.job, self.scm.features
         defaults = self._reviewers.result()
         reviewers = list(dict.fromkeys([*job.reviewers, *defaults]))
