@@ -196,9 +196,10 @@ class DataCenterScm:
             return ScmForbidden(f"{prefix}: {text}", status=status)
         return error_for_status(status, f"{prefix}: {text}")
 
-    def _not_found(self, response: requests.Response, what: str) -> Optional[ScmError]:
-        """The error for a 404 that means "no such repository or project", not "no such thing in it"."""
-        return self._refused(response, what) if any(_is(response, name) for name in _MISSING) else None
+    def _refuse_missing_repository(self, response: requests.Response, what: str) -> None:
+        """Raise for a 404 that means "no such repository or project", not "no such thing in it"."""
+        if any(_is(response, name) for name in _MISSING):
+            raise self._refused(response, what)
 
     def _pull_request(self, data: dict[str, Any]) -> PullRequest:
         links = (data.get("links") or {}).get("self") or []
@@ -227,9 +228,7 @@ class DataCenterScm:
         )
         web_url = f"{self._web_url}/{self._owner_repo}/browse"
         if response.status_code == 404:
-            missing = self._not_found(response, what)
-            if missing is not None:
-                raise missing
+            self._refuse_missing_repository(response, what)
             return RepoInfo(self.full_name, None, web_url)  # no default branch configured
         return RepoInfo(self.full_name, json_of(response, what).get("displayId") or None, web_url)
 
@@ -271,9 +270,7 @@ class DataCenterScm:
             passthrough=(404,),
         )
         if response.status_code == 404:
-            missing = self._not_found(response, what)
-            if missing is not None:
-                raise missing
+            self._refuse_missing_repository(response, what)
         content = None if response.status_code == 404 else response.content
         if content is None:
             # `raw` answers 404 for a directory too, and a path under a file (README/port.yml) would
@@ -295,9 +292,7 @@ class DataCenterScm:
             passthrough=(404,),
         )
         if response.status_code == 404:
-            missing = self._not_found(response, what)
-            if missing is not None:
-                raise missing
+            self._refuse_missing_repository(response, what)
             return None
         return str(json_of(response, what).get("type"))
 
