@@ -249,6 +249,13 @@ class _Relay:
         if task is not None:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        # No Nagle on either leg: asyncio sets TCP_NODELAY only on sockets whose `proto` is
+        # IPPROTO_TCP, and these (socket(), create_server() and what it accepts) have proto 0. Left
+        # on, a small write behind an unacknowledged one (TLS 1.3's second session ticket, then the
+        # first answer) waited for the peer's delayed ACK: 40 ms that no router adds to a real link.
+        for leg in (sock, writer.get_extra_info("socket")):
+            if leg is not None:
+                leg.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(False)
         try:
             await loop.sock_connect(sock, address)
