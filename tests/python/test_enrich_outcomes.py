@@ -78,8 +78,10 @@ def test_first_run_creates_branch_commit_and_one_pr(sb: Sandbox, example: Exampl
     assert r["pull_request"]["url"] in run_state["link"]
     assert r["port_run"] == {"id": example.run_id, "status": "SUCCESS", "reported": True, "verified": False}
     logs = [line for entry in run_state["logs"] for line in entry.split("\n")]  # queued lines go together
-    assert logs[0].startswith("started") and logs[-1] == "finished: created"
-    assert any("pull request #" in line for line in logs)
+    assert logs[0].startswith("started") and logs[-1].startswith("committed ")
+    # What the closing lines say on stderr, the final status's summary says in Port.
+    assert f"Pull request #{pr.id}: {r['pull_request']['url']}" in run_state["summary"]
+    assert "Outcome: **created**" in run_state["summary"]
 
 
 def test_same_payload_again_is_unchanged_and_writes_nothing(

@@ -1,6 +1,7 @@
 """Port off the critical path: the token and the log lines go out from a background sender while the
-SCM work goes on, in the order they happened, all before the final status; nothing is written to the
-SCM before Port accepted the credentials. Every flavour."""
+SCM work goes on, in the order they happened, all before the final status; the end of a run is one
+request (the status with the links and summary); nothing is written to the SCM before Port accepted
+the credentials. Every flavour."""
 
 from __future__ import annotations
 
@@ -29,26 +30,27 @@ def test_log_lines_reach_port_in_order_before_the_final_status(sb: Sandbox, enri
     assert run.code == 0, run.stderr
     entries = sb.port.runs[example.run_id]["logs"]
     lines = [line for entry in entries for line in entry.split("\n")]
-    assert lines[0].startswith("started: enrich service payments") and lines[-1] == "finished: created"
-    assert any(line.startswith("pull request #") for line in lines)
-    # The same lines, in the same order, as the progress on stderr.
+    assert lines[0].startswith("started: enrich service payments") and lines[-1].startswith("committed ")
+    # The same lines, in the same order, as the progress on stderr, up to the settled outcome.
     positions = [run.stderr.find(line) for line in lines]
     assert -1 not in positions and positions == sorted(positions)
+    # The closing lines stay on stderr: the final status's summary says them.
+    closing = ["pull request #1 created: ", "finished: created"]
+    assert all(text in run.stderr and text not in "\n".join(lines) for text in closing)
     requests = sb.port.requests
     methods = [(request.method, request.path) for request in requests]
     assert methods[0] == ("POST", TOKEN)
-    # The final status travels with the last lines: one request, after every other one.
-    final = requests[-1].json()
-    assert methods[-1][1].endswith("/logs") and final["terminationStatus"] == "SUCCESS"
-    assert final["statusLabel"] == "created" and final["message"].endswith("finished: created")
-    assert [r for r in requests if r.method == "PATCH" and "status" in r.json()] == []
-    # The links and summary were set before it, by one PATCH that left the run going.
-    (described,) = [r.json() for r in requests if r.method == "PATCH"]
+    # The end of the run is one request, after every other one: the status, links and summary.
     url = run.result["pull_request"]["url"]
+    final = requests[-1].json()
+    assert methods[-1][0] == "PATCH" and final["status"] == "SUCCESS" and final["link"] == [url]
+    assert [method for method, _ in methods].count("PATCH") == 1
+    assert not [r for r in requests if r.body and "terminationStatus" in r.json()]
     state = sb.port.runs[example.run_id]
-    assert described["link"] == [url] and state["link"] == [url] and url in state["summary"]
-    # token + one request per entry + the links and summary: never more requests than before
-    assert len(methods) == 1 + len(entries) + 1 and len(entries) <= len(lines) == 6
+    assert state["link"] == [url] and f"Pull request #1: {url}" in state["summary"]
+    assert "Outcome: **created**" in state["summary"]
+    # token + one request per entry + the status: fewer requests than lines said
+    assert len(methods) == 1 + len(entries) + 1 and len(entries) <= len(lines) == 4
     assert state["status"] == "SUCCESS" and state["statusLabel"] == "created"
 
 
@@ -106,28 +108,26 @@ def test_lines_that_queue_up_behind_a_slow_port_go_out_together_in_order(
     assert run.code == 0, run.stderr
     entries = sb.port.runs[example.run_id]["logs"]
     lines = [line for entry in entries for line in entry.split("\n")]
-    assert len(lines) == 6 and len(entries) < len(lines)
+    assert len(lines) == 4 and len(entries) < len(lines)
     positions = [run.stderr.find(line) for line in lines]
     assert -1 not in positions and positions == sorted(positions)
-    assert sb.port.requests[-1].json()["terminationStatus"] == "SUCCESS"
+    assert sb.port.requests[-1].json()["status"] == "SUCCESS"
 
 
 def test_a_run_finished_by_someone_else_before_our_final_status_is_said_and_not_claimed(
     sb: Sandbox, enrich: Enricher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Between our links/summary and our last log entries, someone ends the run in Port's UI: the final
+    # Between our last log entry and our final status, someone ends the run in Port's UI: the final
     # status meets Port's 422, the run is read, and the result says it was not ours.
     example = seed_example(sb)
     take = sb.port.faults.take
 
-    def end_before_the_final_entry(method: str, path: str, body: bytes = b"") -> Optional[Fault]:
-        state = sb.port.runs[example.run_id]
-        described = state["summary"] and state["status"] == "IN_PROGRESS"
-        if method == "POST" and path.endswith("/logs") and described:
+    def end_before_the_final_status(method: str, path: str, body: bytes = b"") -> Optional[Fault]:
+        if method == "PATCH" and sb.port.runs[example.run_id]["status"] == "IN_PROGRESS":
             sb.port.finish_run(example.run_id, "FAILURE")
         return take(method, path, body)
 
-    monkeypatch.setattr(sb.port.faults, "take", end_before_the_final_entry)
+    monkeypatch.setattr(sb.port.faults, "take", end_before_the_final_status)
     run = enrich(example.payload)
     assert run.code == 0 and run.result["outcome"] == "created", run.stderr
     assert run.result["port_run"] == {**run.result["port_run"], "status": "FAILURE", "reported": False}
@@ -135,18 +135,28 @@ def test_a_run_finished_by_someone_else_before_our_final_status_is_said_and_not_
     assert sb.port.runs[example.run_id]["status"] == "FAILURE"
 
 
-def test_links_and_summary_port_could_not_take_are_exit_4_and_the_run_is_not_ended(
+def test_a_final_status_port_could_not_take_is_exit_4_and_the_run_is_not_ended(
     sb: Sandbox, enrich: Enricher
 ) -> None:
-    # A 500 on the PATCH that sets the links and summary may have half-happened: not replayed, and the
-    # status is not sent without them (as a failed final status: exit 4, Port not told).
+    # A 500 on the final status may have half-happened: not replayed (exit 4, Port not told).
     example = seed_example(sb)
     sb.port.faults.add("PATCH", r"^/v1/actions/runs/[^/]+$", status=500, times=1)
     run = enrich(example.payload)
     assert run.code == 4 and run.result["outcome"] == "created", run.stderr
     assert "Port could not be told" in " ".join(run.result["warnings"])
     assert sb.port.runs[example.run_id]["status"] == "IN_PROGRESS"
-    assert not [r for r in sb.port.requests if r.body and "terminationStatus" in r.json()]
+    assert [r.method for r in sb.port.requests].count("PATCH") == 1
+
+
+def test_the_summary_shows_payload_text_as_code(sb: Sandbox, enrich: Enricher) -> None:
+    # Port renders the summary as Markdown: a value from the payload cannot become a link there.
+    example = seed_example(sb)
+    run = enrich({**example.payload, "domain": "[click](https://evil.example)"})
+    assert run.code == 3, run.stderr
+    summary = sb.port.runs[example.run_id]["summary"]
+    (error,) = [line for line in summary.splitlines() if line.startswith("Error: ")]
+    assert "[click](https://evil.example)" in error
+    assert error.startswith("Error: `") and error.endswith("`") and error.count("`") == 2
 
 
 def test_a_failure_ends_the_run_with_its_reason_in_the_summary(sb: Sandbox, enrich: Enricher) -> None:

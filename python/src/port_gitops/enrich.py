@@ -71,8 +71,8 @@ class Progress:
 
     port_log: Callable[[str], None] = lambda message: None
     before_write: Callable[[], None] = lambda: None  # waits for what must be settled before any write
-    # The outcome, pull request and changes are final (only the closing lines are left): Port can be
-    # given the run's links and summary now, so its final status then costs one request.
+    # The outcome, pull request and changes are final: the lines said from now on close the run, and
+    # the final status's summary says them (Port's log then costs no request after the SCM's last).
     settled: Callable[[], None] = lambda: None
 
     def step(self, message: str) -> None:

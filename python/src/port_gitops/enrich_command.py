@@ -28,6 +28,7 @@ from port_gitops.errors import (
     UsageError,
 )
 from port_gitops.logsetup import mask
+from port_gitops.markdown import code
 from port_gitops.model import ENTITY, REPO_URL
 from port_gitops.reporting import RunReporter
 from port_gitops.result import Result
@@ -113,7 +114,7 @@ class EnrichCommand:
         progress = Progress(
             port_log=reporter.log if reporter is not None else (lambda m: None),
             before_write=reporter.ready if reporter is not None else (lambda: None),
-            settled=self._describe,
+            settled=reporter.conclude if reporter is not None else (lambda: None),
         )
         try:
             Enrichment(job, scm, progress, self.result, policy=policy).run()
@@ -288,18 +289,20 @@ class EnrichCommand:
 
     # -- endings -------------------------------------------------------------------------------
     def _summary(self) -> str:
+        """The run's outcome in Markdown for Port's run page; it also says what the closing lines
+        said (RunReporter.conclude). Payload-derived text goes in as code spans (markdown.code)."""
         r = self.result
-        lines = [f"Outcome: **{r.outcome}** for `{r.repository}` (`{r.branch}` → `{r.base}`)."]
+        where = f" for {code(r.repository)}" if r.repository else ""
+        if r.repository and r.branch and r.base:
+            where += f" ({code(r.branch)} → {code(r.base)})"
+        lines = [f"Outcome: **{r.outcome}**{where}."]
         if r.pull_request:
-            lines.append(f"Pull request: {r.pull_request['url']}")
-        lines.extend(f"- {c}" for c in r.changes)
+            lines.append(f"Pull request #{r.pull_request['id']}: {r.pull_request['url']}")
+        lines.extend(f"- {code(c)}" for c in r.changes)
+        lines.extend(f"Warning: {code(w)}" for w in r.warnings)
         if r.error:
-            lines.append(f"Error: {r.error}")
+            lines.append(f"Error: {code(r.error)}")
         return "\n".join(lines)
-
-    def _describe(self) -> None:
-        if self.reporter is not None:
-            self.reporter.describe(links(self.result, self.environ.get("BUILD_URL") or None), self._summary())
 
     def _finish(self, status: str, label: str, summary: str) -> None:
         if self.reporter is None:

@@ -238,22 +238,6 @@ class PortClient:
             raise PortApiError(f"Port: the answer for run {run_id} carries no run")
         return run
 
-    def describe(self, run_id: str, *, links: Sequence[str], summary: str) -> bool:
-        """Set the run's links and summary, leaving it running (a PATCH without a status); False when
-        Port says the run has already ended. A PATCH overwrites: a replay changes nothing."""
-        body: dict[str, Any] = {"summary": summary}
-        if links:
-            body["link"] = list(links)
-        try:
-            self.request(
-                "PATCH", _run_path(run_id), what=f"Port: describe run {run_id}", idempotent=True, json=body
-            )
-        except PortApiError as exc:
-            if exc.status == 422 and exc.code == RUN_EXHAUSTED:
-                return False
-            raise
-        return True
-
     def finish(
         self,
         run_id: str,
@@ -262,35 +246,24 @@ class PortClient:
         label: str,
         links: Sequence[str],
         summary: str,
-        lines: Sequence[str] = (),
     ) -> FinishResult:
-        """Set the final status once. With `lines`, the status travels with them as the run's last log
-        entry (`terminationStatus`; the links and summary must already be set: nothing can change a
-        run after it), else one PATCH carries status, links and summary. Either is safe to replay: once
-        a first attempt has ended the run, the replay meets Port's 422. A run Port already finished (our
+        """Set the final status once, with the links and summary, in one PATCH: safe to replay (once a
+        first attempt has ended the run, the replay meets Port's 422). A run Port already finished (our
         earlier attempt, or someone else) is not an error: the 422 is answered by reading the run."""
         if status not in ("SUCCESS", "FAILURE"):
             raise ValueError(f"status must be SUCCESS or FAILURE, not {status!r}")
         if run_id in self._finished:
             return self._finished[run_id]
-        what = f"Port: finish run {run_id}"
+        body: dict[str, Any] = {"status": status, "statusLabel": label, "summary": summary}
+        if links:
+            body["link"] = list(links)
         try:
-            if lines:
-                body: dict[str, Any] = {
-                    "message": "\n".join(lines),
-                    "terminationStatus": status,
-                    "statusLabel": label,
-                }
-                self.request("POST", f"{_run_path(run_id)}/logs", what=what, idempotent=True, json=body)
-                result = FinishResult(status=status, already_finished=False)
-            else:
-                body = {"status": status, "statusLabel": label, "summary": summary}
-                if links:
-                    body["link"] = list(links)
-                answer = self.request("PATCH", _run_path(run_id), what=what, idempotent=True, json=body)
-                run = answer.get("run")
-                now = run.get("status") if isinstance(run, dict) else None
-                result = FinishResult(status=str(now or status), already_finished=False)
+            answer = self.request(
+                "PATCH", _run_path(run_id), what=f"Port: finish run {run_id}", idempotent=True, json=body
+            )
+            run = answer.get("run")
+            now = run.get("status") if isinstance(run, dict) else None
+            result = FinishResult(status=str(now or status), already_finished=False)
         except PortApiError as exc:
             if exc.status != 422:
                 raise

@@ -1,14 +1,16 @@
 """Telling Port's action run what happens: a log line per step, the final status exactly once.
 
-Port stays off the enrichment's critical path: the token, the log lines and the run's links and summary
-go out in order from one background sender (the same client, so the same retries), while the SCM work
-goes on; only the final status is sent in line, after everything queued before it. Lines that queue up
-while the sender waits on Port go out together, as one log entry of several lines: Port's chain of
-requests then never grows longer than the SCM's, and there are never more requests than lines. The
-final status travels with the lines still queued, as the last log entry (`terminationStatus`), so the
-end of a run costs one request to Port once its links and summary are set: `describe` sends them as
-soon as the outcome is known (they cannot change after the status). Nothing is written to the SCM
-before the token is known good (`ready`): a rejected credential is still exit 2 before any write.
+Port stays off the enrichment's critical path: the token and the log lines go out in order from one
+background sender (the same client, so the same retries), while the SCM work goes on. Lines that queue
+up while the sender waits on Port go out together, as one log entry of several lines: Port's chain of
+requests then never grows longer than the SCM's, and there are never more requests than lines.
+
+The end of a run costs one request: the final status, with the run's links and summary, in one PATCH.
+Port takes nothing after a status (no log line, no link), and the pull request's link exists only once
+the SCM has answered, so lines said after the outcome is settled (`conclude`: "pull request #1
+created", "finished") would each cost a request before the status. They stay on stderr, and the
+summary says them instead. Nothing is written to the SCM before the token is known good (`ready`): a
+rejected credential is still exit 2 before any write.
 
 Port being unreachable must not stop the enrichment: logs that cannot be delivered are dropped with
 a warning, and only the final status decides exit 4 ("outcome known, Port could not be told").
@@ -19,9 +21,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
-from port_gitops.errors import PortGitopsError, PortReportError, UsageError
+from port_gitops.errors import PortGitopsError, UsageError
 from port_gitops.result import PortRun
 
 if TYPE_CHECKING:
@@ -36,11 +38,9 @@ class RunReporter:
         self.run = run
         self.unreachable: Optional[str] = None
         self.closed = False  # Port had already finished the run: nothing more can be added to it
+        self.concluded = False  # the outcome is settled: the final status's summary says the rest
         self._changed = threading.Condition()
-        # ("token", None), ("log", line) or ("describe", (links, summary)), in order
-        self._queued: deque[Tuple[str, Any]] = deque()
-        self._described: Optional[Tuple[Tuple[str, ...], str]] = None  # what Port holds (links, summary)
-        self._describe_failed: Optional[PortReportError] = None  # Port not told: exit 4 at `finish`
+        self._queued: deque[Tuple[str, Optional[str]]] = deque()  # ("token", None) or ("log", line), in order
         self._sending = False
         self._stopping = False
         self._sender: Optional[threading.Thread] = None
@@ -52,7 +52,7 @@ class RunReporter:
         return self.client is not None and self.run.id is not None
 
     # -- the background sender ----------------------------------------------------------------
-    def _submit(self, kind: str, text: Any = None) -> None:
+    def _submit(self, kind: str, text: Optional[str] = None) -> None:
         with self._changed:
             if self._sender is None:
                 self._stopping = False
@@ -61,7 +61,7 @@ class RunReporter:
             self._queued.append((kind, text))
             self._changed.notify_all()
 
-    def _next(self) -> Optional[Tuple[str, Any]]:
+    def _next(self) -> Optional[Tuple[str, Optional[str]]]:
         """The next job; consecutive log lines already queued become one (no waiting for more)."""
         with self._changed:
             while not self._queued and not self._stopping:
@@ -70,9 +70,9 @@ class RunReporter:
                 return None
             kind, text = self._queued.popleft()
             if kind == "log":
-                lines = [text]
+                lines = [text or ""]
                 while self._queued and self._queued[0][0] == "log":
-                    lines.append(self._queued.popleft()[1])
+                    lines.append(self._queued.popleft()[1] or "")
                 text = "\n".join(lines)
             self._sending = True
             return kind, text
@@ -97,32 +97,17 @@ class RunReporter:
                     self._sending = False
                     self._changed.notify_all()
 
-    def _send(self, kind: str, text: Any) -> None:
+    def _send(self, kind: str, text: Optional[str]) -> None:
         assert self.client is not None and self.run.id is not None
         try:
             if kind == "token":
                 self.client.authenticate()
-            elif kind == "describe":
-                self._describe(text)
-            elif not (self.unreachable or self.closed) and not self.client.log(self.run.id, text):
+            elif not (self.unreachable or self.closed) and not self.client.log(self.run.id, text or ""):
                 self._finished_before()
         except UsageError:
             raise
         except PortGitopsError as exc:
-            if kind == "describe":  # like a failed final status: not replayed, Port was not told
-                self._describe_failed = PortReportError(exc.message)
-                return
             self._unreachable(kind, exc)
-
-    def _describe(self, description: Tuple[Tuple[str, ...], str]) -> None:
-        assert self.client is not None and self.run.id is not None
-        if self.unreachable or self.closed or description == self._described:
-            return
-        links, summary = description
-        if self.client.describe(self.run.id, links=links, summary=summary):
-            self._described = description
-        else:
-            self._finished_before()
 
     def _finished_before(self) -> None:
         self.closed = True
@@ -181,48 +166,25 @@ class RunReporter:
         self._raise_failure()
 
     def log(self, message: str) -> None:
-        if not self.active or self.run.reported:
+        if not self.active or self.run.reported or self.concluded:
             return
         self._raise_failure()
         self._submit("log", message)
 
-    def describe(self, links: Sequence[str], summary: str) -> None:
-        """The run's links and summary, sent in turn as soon as the outcome is known (before its last
-        lines), so that the final status can then travel with those lines in one request."""
-        if not self.active or self.run.reported:
-            return
-        self._submit("describe", (tuple(links), summary))
-
-    def _take_lines(self) -> list[str]:
-        """The log lines still queued (not yet picked up by the sender), out of the queue, in order."""
-        with self._changed:
-            lines = [text for kind, text in self._queued if kind == "log"]
-            kept = [job for job in self._queued if job[0] != "log"]
-            self._queued.clear()
-            self._queued.extend(kept)
-            return lines
+    def conclude(self) -> None:
+        """The outcome, pull request and changes are settled: the lines that follow close the run, and
+        the final status's summary says them (see the module's docstring)."""
+        self.concluded = True
 
     def finish(self, status: str, label: str, links: Sequence[str], summary: str) -> None:
-        """Send the final status once, after everything queued; the lines still queued carry it (one
-        request, once the links and summary are set). Raises PortReportError (exit 4) when Port
-        cannot be told."""
+        """Send the final status once, with the links and summary, after every line queued before it.
+        Raises PortReportError (exit 4) when Port cannot be told."""
         if not self.active or self.run.reported:
             return
-        lines = self._take_lines()
         self.flush()
         assert self.client is not None and self.run.id is not None
-        failed, self._describe_failed = self._describe_failed, None
-        if failed is not None:
-            raise failed
         self.run.status = status
-        description = (tuple(links), summary)
-        if lines and not self.unreachable:
-            self._describe(description)  # in line only when the outcome changed since (a failure)
-        if self._described != description or self.closed:
-            lines = []  # the status goes with the links and summary (or meets the run's end) instead
-        finished = self.client.finish(
-            self.run.id, status=status, label=label, links=links, summary=summary, lines=lines
-        )
+        finished = self.client.finish(self.run.id, status=status, label=label, links=links, summary=summary)
         # The truth: a run Port had already finished keeps its status, and ours was not recorded.
         self.run.status, self.run.reported = finished.status, not finished.already_finished
         if finished.already_finished:
