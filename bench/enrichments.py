@@ -44,6 +44,13 @@ class Enrichment:
     def tokens(self) -> int:
         return sum(request.path.endswith(TOKEN_PATH) for request in self.port)
 
+    @property
+    def port_after_scm(self) -> int:
+        """Port's requests received after the SCM's last answer: on the run's critical path (on
+        loopback nothing else separates them)."""
+        last = max((request.answered for request in self.bitbucket), default=0.0)
+        return sum(request.received >= last for request in self.port)
+
 
 def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
     """This machine's environment pointed at the sandbox (any real Port/Bitbucket settings dropped)."""

@@ -87,6 +87,11 @@ def _port(result: FlavourResult) -> str:
     return f"{span([len(run.port) for run in runs])} ({span(tokens)} token) {mark(set(tokens) == {1})}"
 
 
+def _port_after_scm(result: FlavourResult) -> str:
+    counts = [run.port_after_scm for run in result.all]
+    return f"{span(counts)} {mark(max(counts) <= 1)}"
+
+
 def _wall(result: FlavourResult) -> str:
     medians = [median([run.seconds for run in result.runs[label]]) for label, _, _ in SCENARIOS]
     return " / ".join(f"{value:.2f}" for value in medians) + f" s {mark(max(medians) <= 1.5)}"
@@ -112,6 +117,11 @@ def enrichment_table(m: Measurements, runs: int) -> str:
         ),
         (f"SCM requests, {changed} (updated)", _requests(changed, None), "—"),
         ("Port requests per run (token requests)", _same(_port), "1 token per run"),
+        (
+            "Port requests after the SCM's last answer (on the critical path), every run",
+            _same(_port_after_scm),
+            "1 (the final status)",
+        ),
         (
             f"wall time per enrichment, {first} / {unchanged} / {changed} (median of {runs})",
             _same(_wall),

@@ -141,6 +141,10 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     status: int
+    # When the server had the request and when it answered (time.monotonic()): what went out one
+    # after the other (the bench counts Port's requests after the SCM's last answer).
+    received: float = field(default=0.0, compare=False)
+    answered: float = field(default=0.0, compare=False)
 
     def json(self) -> Any:
         return json.loads(self.body.decode("utf-8"))

@@ -144,6 +144,7 @@ class LoopbackServer:
         self._waker.close()
 
     def serve(self, handler: _Handler, request: Request) -> None:
+        received = time.monotonic()
         fault = self.faults.take(request.method, request.path, request.body)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
@@ -154,12 +155,12 @@ class LoopbackServer:
             if response is not None:
                 response.discard()
             if fault.reset:
-                self._record(request, RESET_STATUS)
+                self._record(request, RESET_STATUS, received)
                 handler.reset_connection()
                 return
             response = self._fault_response(fault)
         assert response is not None
-        self._record(request, response.status)
+        self._record(request, response.status, received)
         handler.send(response)
 
     def _call_app(self, request: Request) -> Response:
@@ -179,10 +180,17 @@ class LoopbackServer:
         response.headers.update(fault.headers)
         return response
 
-    def _record(self, request: Request, status: int) -> None:
+    def _record(self, request: Request, status: int, received: float) -> None:
         self.recorder.record(
             RecordedRequest(
-                request.method, request.path, request.query, request.headers, request.body, status
+                request.method,
+                request.path,
+                request.query,
+                request.headers,
+                request.body,
+                status,
+                received=received,
+                answered=time.monotonic(),
             )
         )
 
