@@ -3,19 +3,31 @@ Measured times are the benchmark's business (bench/README.md)."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import Mapping, Optional
 
 import pytest
 from conftest import REPO
+from enrichkit import FLAVOURS
+
+from port_gitops.sandbox import Sandbox
+from port_gitops.sandbox.example import seed_example
 
 _MARK = "--- modules ---"
 _LIST_MODULES = f"import sys; print({_MARK!r}); print('\\n'.join(sorted(sys.modules)))"
 
 
-def _modules_after(code: str) -> set[str]:
+def _modules_after(code: str, env: Optional[Mapping[str, str]] = None) -> set[str]:
     done = subprocess.run(
-        [sys.executable, "-c", f"{code}\n{_LIST_MODULES}"], capture_output=True, text=True, check=True
+        [sys.executable, "-c", f"{code}\n{_LIST_MODULES}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=None if env is None else dict(env),
     )
     return set(done.stdout.rpartition(_MARK)[2].split())  # after whatever the code printed
 
@@ -101,6 +113,66 @@ def test_a_bitbucket_client_loads_only_the_bitbucket_part_of_atlassian(module: s
     assert "atlassian.bitbucket" in loaded
     assert _roots(loaded) & {"bs4", "soupsieve"} == set()  # oauthlib stays: rest_client imports it
     assert not {"atlassian.confluence", "atlassian.jira", "atlassian.bamboo"} & loaded
+
+
+# Each flavour's library, as its root module is named; an enrichment loads its own flavour's only.
+_SCM_LIBRARIES = {
+    "bitbucket-cloud": "atlassian",
+    "bitbucket-datacenter": "atlassian",
+    "github": "github",
+    "gitlab": "gitlab",
+}
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_an_enrichment_loads_its_own_scm_library_and_only_the_parts_it_uses(flavour: str, tmp_path: Path):
+    with Sandbox(flavour=flavour) as sb:
+        example = seed_example(sb)
+        payload = tmp_path / "payload.json"
+        payload.write_text(json.dumps(example.payload))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_", "GITHUB_"))}
+        code = f"{_cli('enrich', '--payload', str(payload), '--result-file', str(tmp_path / 'r.json'))}\n"
+        loaded = _modules_after(code, env={**env, **sb.env()})
+    assert json.loads((tmp_path / "r.json").read_text())["outcome"] == "created"  # it did its work
+    roots = _roots(loaded)
+    assert _SCM_LIBRARIES[flavour] in roots
+    assert roots & (set(_SCM_LIBRARIES.values()) - {_SCM_LIBRARIES[flavour]}) == set()
+    assert not any(name.startswith("port_gitops.sandbox") for name in loaded)
+    # Package __init__s that import a whole library: atlassian's every product, PyGithub's every class
+    # (github.Auth too, through InstallationAuthorization: PyJWT, cryptography, PyNaCl come with it).
+    assert roots & {"bs4", "soupsieve", "jwt", "cryptography", "nacl"} == set()
+    assert not {"atlassian.confluence", "atlassian.jira", "github.MainClass", "github.Auth"} & loaded
+    if flavour == "github":
+        assert "github.Requester" in loaded
+
+
+def test_the_github_app_credential_is_pygithubs_own_loaded_on_first_use():
+    loaded = _modules_after(
+        "from port_gitops.scm.pygithub import Auth, jwt\n"
+        "import sys\nassert 'github.Auth' not in sys.modules and 'jwt' not in sys.modules\n"
+        "assert Auth.AppAuth.__module__ == 'github.Auth' and jwt.PyJWTError.__module__ == 'jwt.exceptions'\n"
+        "headers = {}\nAuth.Token('t0k').authentication(headers)\n"
+        "assert headers == {'Authorization': 'token t0k'}, headers\n"
+        "Auth.Token('t0k').mask_authentication(headers)\n"
+        "assert headers == {'Authorization': 'token (oauth token removed)'}, headers\n"
+        "assert 't0k' not in repr(Auth.Token('t0k'))"
+    )
+    assert {"github.Auth", "jwt"} <= loaded
+
+
+def test_our_github_token_credential_authenticates_as_pygithubs():
+    from github.Auth import Token
+
+    from port_gitops.scm.pygithub import Auth
+
+    theirs: dict[str, str] = {}
+    ours: dict[str, str] = {}
+    Token("t0k").authentication(theirs)
+    Auth.Token("t0k").authentication(ours)
+    assert ours == theirs
+    Token("t0k").mask_authentication(theirs)
+    Auth.Token("t0k").mask_authentication(ours)
+    assert ours == theirs
 
 
 def test_importing_the_scm_seam_loads_no_client_library():

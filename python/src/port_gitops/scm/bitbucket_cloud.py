@@ -27,7 +27,6 @@ import requests
 
 from port_gitops.endpoint import Endpoint
 from port_gitops.retry import RetryPolicy
-from port_gitops.scm.atlassian_lib import load_bitbucket_only
 from port_gitops.scm.base import DRAFT, PullRequest, RepoInfo
 from port_gitops.scm.common import (
     RequestRunner,
@@ -42,6 +41,7 @@ from port_gitops.scm.common import (
     valid_sha,
 )
 from port_gitops.scm.errors import ScmAuthError, ScmConflict, ScmError, ScmForbidden, ScmPathNotAFile
+from port_gitops.scm.libload import without_package_init
 
 log = logging.getLogger("port_gitops")
 
@@ -141,7 +141,7 @@ class CloudScm:
             "CloudScm", session, username=username, token=token, access_token=access_token
         )
         self._credential = credential.name
-        load_bitbucket_only()
+        without_package_init("atlassian")
         from atlassian.bitbucket.cloud import Cloud  # here: only on this flavour's path
 
         self._cloud = Cloud(  # type: ignore[no-untyped-call]  # the library's __init__ is unannotated

@@ -42,7 +42,6 @@ import requests
 from port_gitops.endpoint import Endpoint
 from port_gitops.parallel import Prefetch, all_of
 from port_gitops.retry import RetryPolicy
-from port_gitops.scm.atlassian_lib import load_bitbucket_only
 from port_gitops.scm.base import DRAFT, PullRequest, RepoInfo
 from port_gitops.scm.common import (
     RequestRunner,
@@ -64,6 +63,7 @@ from port_gitops.scm.errors import (
     ScmNotFound,
     ScmPathNotAFile,
 )
+from port_gitops.scm.libload import without_package_init
 
 log = logging.getLogger("port_gitops")
 
@@ -129,7 +129,7 @@ class DataCenterScm:
         # cloud=False: a server whose URL happens to contain "bitbucket.org" is still a server.
         # Advanced mode: every call, the library's methods included, returns the requests.Response
         # (the methods are untyped, hence Any).
-        load_bitbucket_only()
+        without_package_init("atlassian")
         from atlassian.bitbucket import Bitbucket  # here: only on this flavour's path
 
         self._bb: Any = Bitbucket(  # type: ignore[no-untyped-call]

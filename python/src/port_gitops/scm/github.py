@@ -31,10 +31,7 @@ import logging
 from typing import Any, Callable, ClassVar, Collection, FrozenSet, Optional, Sequence
 from urllib.parse import quote, urlsplit
 
-import jwt
 import requests
-from github import Auth
-from github.Requester import Requester, RequestsResponse
 
 from port_gitops.endpoint import Endpoint
 from port_gitops.errors import UsageError
@@ -60,6 +57,7 @@ from port_gitops.scm.errors import (
     ScmNotFound,
     ScmPathNotAFile,
 )
+from port_gitops.scm.pygithub import Auth, Requester, RequestsResponse, jwt
 
 log = logging.getLogger("port_gitops")
 
