@@ -84,7 +84,7 @@ def test_every_request_of_every_method_matches_the_spec(bb: BitbucketDataCenterS
     used = set(operations(recorded, "datacenter"))
     assert used >= {
         f"GET {REPO}",
-        f"GET {REPO}/default-branch",
+        f"GET {REPO}/branches/default",
         f"GET {REPO}/branches",
         f"GET {REPO}/commits/{{commitId}}",
         f"GET {REPO}/raw/{{path}}",

@@ -1,7 +1,7 @@
 """Independent reads go out together (issue 13): on Cloud the default reviewers are read beside the
-first reads, and the 201's Location saves reading the branch again; on Data Center both branch
-lookups are in flight at once, and the pull request's default reviewers are read while the commit is
-written; GitLab resolves every --reviewer at once. Checked by holding one request back and looking at what else arrived
+first reads, and the 201's Location saves reading the branch again; on Data Center the default
+branch comes with its tip, a re-run reads port.yml at the base and at our branch at once, and the pull
+request's default reviewers are read while the commit is written; GitLab resolves every --reviewer at once. Checked by holding one request back and looking at what else arrived
 meanwhile (structure, not timing)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import pytest
-from enrichkit import Enricher
+from enrichkit import Enricher, payload
 
 from port_gitops.sandbox import Sandbox
 from port_gitops.sandbox.example import seed_example
@@ -66,14 +66,39 @@ def test_cloud_reads_the_default_reviewers_while_the_commit_is_written(
     assert pr.reviewers, "the default reviewer read meanwhile is on the pull request"
 
 
-def test_datacenter_looks_both_branches_up_at_once(
+def test_datacenter_reads_the_base_tip_with_the_default_branch(
     datacenter: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     example = seed_example(datacenter)
-    seen = hold(datacenter, "GET", "/branches", monkeypatch)
     run = Enricher(datacenter, tmp_path, monkeypatch, capsys)(example.payload)
     assert run.code == 0 and run.result["outcome"] == "created", run.stderr
-    assert sum(path.endswith("/branches") for path in seen[0]) == 1  # the other one, answered meanwhile
+    repo = f"/bitbucket/rest/api/1.0/projects/{example.workspace.upper()}/repos/{example.slug}"
+    sent = sorted(f"{r.method} {r.path.replace(repo, '')}" for r in datacenter.scm.requests)
+    assert sent == sorted([
+        "GET /branches/default",  # the default branch and its tip
+        "GET ",  # the repository's id, for the default reviewers (beside the default branch)
+        "GET /branches",  # our branch only
+        "GET /raw/port.yml",
+        f"GET /bitbucket/rest/default-reviewers/1.0/projects/{example.workspace.upper()}/repos/{example.slug}/reviewers",
+        "PUT /browse/port.yml",
+        "POST /pull-requests",
+    ])  # fmt: skip
+
+
+def test_datacenter_re_run_reads_port_yml_at_both_tips_at_once(
+    datacenter: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = seed_example(datacenter)
+    enrich = Enricher(datacenter, tmp_path, monkeypatch, capsys)
+    assert enrich(example.payload).result["outcome"] == "created"
+    datacenter.port.create_run("r_again")
+    datacenter.scm.clear()
+    seen = hold(datacenter, "GET", "/raw/port.yml", monkeypatch)
+    again = enrich(payload(example, port_context={"runId": "r_again"}))
+    assert again.code == 0 and again.result["outcome"] == "unchanged", again.stderr
+    assert sum(path.endswith("/raw/port.yml") for path in seen[0]) == 1  # the other one, answered meanwhile
+    assert sum(r.path.endswith("/raw/port.yml") for r in datacenter.scm.requests) == 2
+    assert len(datacenter.scm.requests) == 6, [r.path for r in datacenter.scm.requests]
 
 
 def test_datacenter_reads_the_pairs_default_reviewers_while_the_commit_is_written(

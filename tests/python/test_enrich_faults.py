@@ -31,8 +31,9 @@ CARRYING: dict[str, str] = {}
 # A 500 on these may have half-happened: not replayed, the run ends in exit 4 (Port not told).
 PORT_FINAL = ("Port status",)
 # Per flavour, every request of a first enrichment: (server, method, path regex, is a write). Some go
-# out together (Cloud's default reviewers while the commit is written; Data Center's two branch
-# lookups; Port's token and log lines beside the SCM's work): each cell faults one of them.
+# out together (Cloud's default reviewers while the commit is written; Data Center's repository read
+# beside its default branch, its default reviewers beside the commit; Port's token and log lines beside
+# the SCM's work): each cell faults one of them.
 STEPS = {
     "bitbucket-cloud": {
         "read repository": ("bitbucket", "GET", REPO + r"$", False),
@@ -44,8 +45,8 @@ STEPS = {
         **PORT_STEPS,
     },
     "bitbucket-datacenter": {
-        "read default branch": ("bitbucket", "GET", DC + r"/default-branch$", False),
-        "read branch tips": ("bitbucket", "GET", DC + r"/branches$", False),
+        "read default branch": ("bitbucket", "GET", DC + r"/branches/default$", False),  # and its tip
+        "read our branch": ("bitbucket", "GET", DC + r"/branches$", False),
         "read port.yml": ("bitbucket", "GET", DC + r"/raw/port\.yml$", False),
         "commit": ("bitbucket", "PUT", DC + r"/browse/port\.yml$", True),
         "read repository": ("bitbucket", "GET", DC + r"$", False),

@@ -126,6 +126,11 @@ def test_repository_and_default_branch_shapes(
     default = api.get(url(bb, "/default-branch")).json()
     conforms(default, "RestMinimalRef")
     assert default == {"id": "refs/heads/main", "displayId": "main", "type": "BRANCH"}
+    # The deprecated read: the default branch as it is, its tip included.
+    branch = api.get(url(bb, "/branches/default")).json()
+    conforms(branch, "RestBranch")
+    tip = bb.branch_tip(KEY, SLUG, "main")
+    assert (branch["displayId"], branch["latestCommit"], branch["isDefault"]) == ("main", tip, True)
 
 
 def test_an_empty_repository_has_a_default_branch_and_nothing_else(
@@ -133,12 +138,24 @@ def test_an_empty_repository_has_a_default_branch_and_nothing_else(
 ) -> None:
     bb.create_repository(KEY, "empty", empty=True)
     assert api.get(url(bb, "/default-branch", "empty")).json()["displayId"] == "main"
+    deprecated = api.get(url(bb, "/branches/default", "empty"))
+    assert (deprecated.status_code, deprecated.content) == (204, b"")  # "empty, no default branch"
     assert api.get(url(bb, "/branches", "empty")).json()["values"] == []
     assert api.get(url(bb, "/commits", "empty")).json()["values"] == []
     assert exception(api.get(url(bb, "/raw/port.yml", "empty"))) == "content.NoSuchPathException"
     # The first file of an empty repository needs no sourceBranch: it becomes the first commit.
     first = edit(api, bb, b"a: 1\n", slug="empty", branch="main")
     assert first.status_code == 200 and first.json()["parents"] == []
+
+
+def test_a_configured_default_branch_that_was_never_pushed(
+    api: requests.Session, bb: BitbucketDataCenterSandbox
+) -> None:
+    bb.create_repository(KEY, "moved", files={"a.txt": b"a\n"})
+    bb.repository(KEY, "moved").main_branch = "develop"
+    assert api.get(url(bb, "/default-branch", "moved")).json()["displayId"] == "develop"
+    missing = api.get(url(bb, "/branches/default", "moved"))
+    assert missing.status_code == 404 and exception(missing) == "repository.NoSuchBranchException"
 
 
 def test_credentials(bb: BitbucketDataCenterSandbox) -> None:

@@ -45,6 +45,7 @@ from port_gitops.scm import (
     ScmConflict,
     ScmForbidden,
     ScmNotFound,
+    ScmPathNotAFile,
     ScmRateLimited,
 )
 from port_gitops.scm.bitbucket_datacenter import DataCenterScm
@@ -129,42 +130,71 @@ def open_pr(scm: DataCenterScm, reviewers: tuple[str, ...] = (), title: str = "E
 # -- the happy path, one method at a time ----------------------------------------------------------
 
 
-def test_repository_names_default_branch_and_web_url_in_one_request(world: World) -> None:
-    info = world.scm().repository()
+def test_repository_names_default_branch_its_tip_and_web_url_in_one_request(world: World) -> None:
+    scm = world.scm()
+    info = scm.repository()
     assert info.full_name == f"{KEY}/{world.slug}"
     assert info.default_branch == "main"
     assert info.web_url == f"{world.bb.url}/projects/{KEY}/repos/{world.slug}/browse"
-    assert world.sent() == [f"GET /bitbucket/rest/api/1.0/projects/{KEY}/repos/{world.slug}/default-branch"]
+    repo = f"/bitbucket/rest/api/1.0/projects/{KEY}/repos/{world.slug}"
+    assert world.sent() == [f"GET {repo}/branches/default"]
+    # The default branch's tip came with it: only our branch is looked up, once.
+    assert scm.branch_tips(["main", BRANCH]) == {"main": world.base, BRANCH: None}
+    assert world.sent() == [f"GET {repo}/branches/default", f"GET {repo}/branches"]
+    assert world.bb.requests[-1].query["filterText"] == [BRANCH]
+    # What `repository` read serves one `branch_tips`: the next one asks again.
+    world.bb.clear()
+    assert scm.branch_tips(["main"]) == {"main": world.base}
+    assert world.sent() == [f"GET {repo}/branches"]
 
 
 def test_an_empty_repository_names_a_default_branch_that_has_no_tip(world: World) -> None:
     world.bb.create_repository(KEY, f"{world.slug}-empty", empty=True)
     scm = make_scm(world.bb, f"{world.slug}-empty", world.waits)
-    assert scm.repository().default_branch == "main"  # configured, not yet pushed
-    assert scm.branch_tip("main") is None  # which is how the use case tells "empty"
+    assert scm.repository().default_branch == "main"  # configured (`default-branch`), not yet pushed
+    assert scm.branch_tips(["main"]) == {"main": None}  # which is how the use case tells "empty"
+    assert [r.status for r in world.bb.requests] == [204, 200, 200]  # branches/default: 204, no content
 
 
-def test_branch_tips_match_names_exactly(world: World) -> None:
-    for name in ("main-2", "maintenance", f"{BRANCH}-old"):
-        world.bb.push(KEY, world.slug, name, {"x.txt": name})
+def test_a_configured_default_branch_that_was_never_pushed_has_no_tip(world: World) -> None:
+    world.bb.repository(KEY, world.slug).main_branch = "develop"
     scm = world.scm()
-    assert scm.branch_tip("main") == world.base  # not main-2's nor maintenance's tip
-    assert scm.branch_tip("Main") is None  # filterText ignores case; branch names do not
-    assert scm.branch_tip(BRANCH) is None  # only a longer branch contains the name
+    assert scm.repository().default_branch == "develop"  # from `default-branch` after the 404
+    assert scm.branch_tips(["develop", BRANCH]) == {"develop": None, BRANCH: None}
+
+
+@pytest.mark.parametrize("status", [404, 405])
+def test_a_server_without_the_deprecated_default_branch_read_falls_back(world: World, status: int) -> None:
+    world.bb.faults.add("GET", r"/branches/default$", status=status, times=1)  # as if it had been dropped
+    scm = world.scm()
+    assert scm.repository().default_branch == "main"
     assert scm.branch_tips(["main", BRANCH]) == {"main": world.base, BRANCH: None}
+    assert [r.path.rsplit("/", 1)[-1] for r in world.bb.requests] == [
+        "default", "default-branch", "branches", "branches"
+    ]  # fmt: skip
+    assert world.waits == []  # an answer, not a fault to retry
 
 
-def test_read_file_by_sha(world: World) -> None:
+def test_the_file_at_the_other_tip_is_read_beside_the_first_read(world: World) -> None:
     scm = world.scm()
-    world.bb.push(KEY, world.slug, "main", {"deploy/port.yml": b"nested: true\n"})
-    tip = scm.branch_tip("main")
-    assert tip is not None
+    world.commit(scm)
+    tips = scm.branch_tips(["main", BRANCH])
+    world.bb.clear()
     assert scm.read_file(world.base, "port.yml") == EXISTING
-    assert scm.read_file(tip, "/deploy/port.yml") == b"nested: true\n"
-    assert scm.read_file(world.base, "deploy/port.yml") is None  # not there yet at the old tip
-    assert scm.commit_parents(tip) == [world.base]
-    with pytest.raises(ValueError, match="SHA"):
-        scm.read_file("main", "port.yml")  # a branch name is refused: only SHAs address commits
+    assert sorted(r.query["at"][0] for r in world.bb.requests) == sorted([world.base, tips[BRANCH]])
+    assert scm.read_file(str(tips[BRANCH]), "port.yml") == CHANGED  # read already: no request
+    assert len(world.bb.requests) == 2
+    assert scm.read_file(str(tips[BRANCH]), "deploy/port.yml") is None  # another path: read now
+    assert len(world.bb.requests) > 2
+
+
+def test_an_error_of_a_read_ahead_is_raised_only_when_that_file_is_asked_for(world: World) -> None:
+    tip = world.bb.push(KEY, world.slug, BRANCH, {"deploy": b"a file where a directory is wanted\n"})
+    scm = world.scm()
+    assert scm.branch_tips(["main", BRANCH]) == {"main": world.base, BRANCH: tip}
+    assert scm.read_file(world.base, "deploy/port.yml") is None  # absent at the base: fine
+    with pytest.raises(ScmPathNotAFile):
+        scm.read_file(tip, "deploy/port.yml")  # the read beside it found a file as a parent
 
 
 @pytest.mark.parametrize("path", ["../x", "a/../../etc/passwd", "./port.yml", "a//b"])
@@ -497,7 +527,7 @@ def test_rate_limit_until_the_budget_runs_out(world: World) -> None:
 
 # name: every request the client makes, how to set it up and trigger it
 STEPS = {
-    "repository": Step("GET", r"/default-branch$", nothing, lambda w, s: s.repository(), False),
+    "repository": Step("GET", r"/branches/default$", nothing, lambda w, s: s.repository(), False),
     "branch_tip": Step("GET", r"/branches$", nothing, lambda w, s: s.branch_tip("main"), False),
     "read_file": Step("GET", r"/raw/", nothing, lambda w, s: s.read_file(w.base, "port.yml"), False),
     "commit_parents": Step(

@@ -151,6 +151,7 @@ class DataCenterApi:
             ("api", "GET", re.compile(r"/?"), self.get_repository),
             ("api", "GET", re.compile(r"/default-branch/?"), self.default_branch),
             ("api", "GET", re.compile(r"/branches/?"), self.list_branches),
+            ("api", "GET", re.compile(r"/branches/default/?"), self.default_branch_deprecated),
             ("api", "GET", re.compile(r"/commits/?"), self.list_commits),
             ("api", "GET", re.compile(r"/commits/(?P<commit_id>[^/]+)/?"), self.get_commit),
             ("api", "GET", re.compile(r"/raw/(?P<path>.+)"), self.raw),
@@ -202,6 +203,21 @@ class DataCenterApi:
         # The configured default, even before anything was pushed (an empty repository has one too).
         name = repo.main_branch
         return _json(200, {"id": f"refs/heads/{name}", "displayId": name, "type": "BRANCH"})
+
+    def default_branch_deprecated(
+        self, request: Request, repo: HostedRepository, account: Account
+    ) -> Response:
+        """The deprecated `branches/default`: the default branch as it is (a RestBranch, its tip
+        included); 204 for an empty repository, 404 when the configured default was never created."""
+        branches = repo.git.branches()
+        if not branches:
+            return Response(204)
+        name = repo.main_branch
+        if name not in branches:
+            return error(
+                404, f"Repository '{repo.slug}' does not have a branch named '{name}'.", NO_SUCH_BRANCH
+            )
+        return _json(200, self.host.branch_json(repo, name, branches[name]))
 
     def list_branches(self, request: Request, repo: HostedRepository, account: Account) -> Response:
         branches = repo.git.branches()

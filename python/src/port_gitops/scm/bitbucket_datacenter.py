@@ -2,8 +2,8 @@
 `Bitbucket` client.
 
 The library's own methods are used where it has them (repository, commit, raw file, pull request
-create/get/update/decline, branch delete); its raw `get`/`put` where it lacks a call: the current
-`/default-branch` (its `get_default_branch` reads the deprecated `branches/default`), a branch
+create/get/update/decline, branch delete); its raw `get`/`put` where it lacks a call or hides the
+status: the default branch with its tip (`branches/default`, falling back to `/default-branch`), a branch
 lookup without its auto-paging, a commit with `sourceBranch`, the pull-request search with
 `direction=OUTGOING`, and the default reviewers without its two extra repository reads. The client
 runs in advanced mode (every call returns the `requests.Response`: we classify statuses ourselves),
@@ -24,9 +24,11 @@ Differences from Cloud that the seam hides:
 - An open pull request for the same branches is a 409 `DuplicatePullRequestException` carrying
   it; we reuse it (refreshing its title and description), as Cloud does silently.
 
-Request budget: one request per method, except `repository` (no repository read: the default
-branch answers for it), `create_pr` (the repository's numeric id, once per client, and the default
-reviewers, read while the commit that creates the branch is written) and the re-reads after a 409.
+Request budget: one request per method, except `repository` (the default branch and its tip in one
+read, which `branch_tips` then does not look up again), `read_file` (the file at the other tips the
+last `branch_tips` found is read beside it: a re-run reads it at our branch's tip next), `create_pr`
+(the repository's numeric id, once per client, and the default reviewers, read while the commit that
+creates the branch is written) and the re-reads after a 409.
 """
 
 from __future__ import annotations
@@ -146,6 +148,10 @@ class DataCenterScm:
         self._owner_repo = f"{owner}/repos/{self.slug}"
         self._repo = self._bb.resource_url(self._owner_repo)
         self._repo_id: Optional[int] = None
+        self._browse_url = f"{self._web_url}/{self._owner_repo}/browse"
+        self._known_tips: dict[str, str] = {}  # the default branch's tip, as `repository` just read it
+        self._read_ahead_at: list[str] = []  # the tips `branch_tips` just found, for `read_file`
+        self._ahead: dict[tuple[str, str], Prefetch[Optional[bytes]]] = {}  # (commit, path) -> read
         self._files: dict[tuple[str, str], bool] = {}  # (commit, path) -> exists: commits never change
         self._pair_reviewers: dict[tuple[str, str], Prefetch[list[str]]] = {}  # (branch, base) -> read
 
@@ -217,8 +223,31 @@ class DataCenterScm:
 
     # -- reads -----------------------------------------------------------------------------------
     def repository(self) -> RepoInfo:
+        # The deprecated `branches/default` names the default branch and its tip (a RestBranch), which
+        # saves `branch_tips` the base lookup. It answers 204 for an empty repository and 404 when the
+        # configured default was never pushed; a server that has dropped it answers 404 or 405. All of
+        # these ask the current `default-branch`, which names the configured branch even then.
+        what = f"read the default branch of {self.full_name}"
+        response = self._call(
+            lambda: self._bb.get(f"{self._repo}/branches/default"),
+            what=what,
+            idempotent=True,
+            passthrough=(404, 405),
+        )
+        self._known_tips = {}
+        if response.status_code == 404:
+            self._refuse_missing_repository(response, what)
+        elif response.status_code == 200:
+            branch = json_of(response, what)
+            name, tip = branch.get("displayId"), branch.get("latestCommit")
+            if name and tip:
+                self._known_tips = {str(name): str(tip)}
+                return RepoInfo(self.full_name, str(name), self._browse_url)
+        return self._configured_default()
+
+    def _configured_default(self) -> RepoInfo:
         # The configured default branch answers even for an empty repository: whether the
-        # repository has commits shows in the base tip lookup (`branch_tip`).
+        # repository has commits shows in the base tip lookup (`branch_tips`).
         what = f"read the default branch of {self.full_name}"
         response = self._call(
             lambda: self._bb.get(f"{self._repo}/default-branch"),
@@ -226,11 +255,10 @@ class DataCenterScm:
             idempotent=True,
             passthrough=(404,),
         )
-        web_url = f"{self._web_url}/{self._owner_repo}/browse"
         if response.status_code == 404:
             self._refuse_missing_repository(response, what)
-            return RepoInfo(self.full_name, None, web_url)  # no default branch configured
-        return RepoInfo(self.full_name, json_of(response, what).get("displayId") or None, web_url)
+            return RepoInfo(self.full_name, None, self._browse_url)  # no default branch configured
+        return RepoInfo(self.full_name, json_of(response, what).get("displayId") or None, self._browse_url)
 
     def branch_tip(self, branch: str) -> Optional[str]:
         what = f"read branch {branch}"
@@ -245,9 +273,15 @@ class DataCenterScm:
         return None
 
     def branch_tips(self, branches: Sequence[str]) -> dict[str, Optional[str]]:
-        """One lookup per branch (Data Center filters branches by one substring at a time), all at once."""
-        tips = all_of([functools.partial(self.branch_tip, branch) for branch in branches])
-        return dict(zip(branches, tips))
+        """One lookup per branch (Data Center filters branches by one substring at a time), all at once;
+        none for the default branch when `repository` has just read its tip (a moment ago: as fresh as
+        a lookup beside the others)."""
+        known, self._known_tips = self._known_tips, {}
+        wanted = [branch for branch in dict.fromkeys(branches) if branch not in known]
+        tips: dict[str, Optional[str]] = {**known}
+        tips.update(zip(wanted, all_of([functools.partial(self.branch_tip, branch) for branch in wanted])))
+        self._read_ahead_at = [tip for tip in tips.values() if tip is not None]
+        return {branch: tips[branch] for branch in branches}
 
     def commit_parents(self, commit: str) -> list[str]:
         what = f"read commit {commit[:12]}"
@@ -259,6 +293,19 @@ class DataCenterScm:
         return [str(p["id"]) for p in json_of(response, what).get("parents") or []]
 
     def read_file(self, commit: str, path: str) -> Optional[bytes]:
+        file_path = valid_file_path(path)
+        ahead = self._ahead.pop((valid_sha(commit), file_path), None)
+        if ahead is not None:
+            ahead.close()  # waits for it; its error, if any, is raised by `result`
+            return ahead.result()
+        # The use case reads the file at the base tip, then (on a re-run) at our branch's tip: the other
+        # tips `branch_tips` just found are read now, beside this read, off the critical path.
+        others, self._read_ahead_at = [tip for tip in self._read_ahead_at if tip != commit], []
+        for tip in others:
+            self._ahead[(tip, file_path)] = Prefetch(functools.partial(self._read_file, tip, file_path))
+        return self._read_file(commit, file_path)
+
+    def _read_file(self, commit: str, path: str) -> Optional[bytes]:
         what = f"read {path} at {commit[:12]}"
         file_path = valid_file_path(path)
         response = self._call(
