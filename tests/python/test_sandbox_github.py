@@ -145,3 +145,63 @@ def test_git_clone_and_push_with_a_token(sb: Sandbox, tmp_path: Path) -> None:
         timeout=60,
     )
     assert denied.returncode != 0
+
+
+def graphql(sb: Sandbox, query: str, **variables: Any) -> Any:
+    answer = api(sb, "POST", "/graphql", json={"query": query, "variables": variables})
+    assert answer.status_code == 200  # GraphQL answers its errors in the body
+    return answer.json()
+
+
+def test_graphql_answers_from_the_git_store_with_githubs_error_shapes(sb: Sandbox) -> None:
+    tip = sb.scm.push(OWNER, SLUG, "main", {"bin": b"\x00\x01", "dir/x": "x\n"})
+    query = """query($o: String!, $n: String!, $p: String!) { repository(owner: $o, name: $n) {
+        nameWithOwner defaultBranchRef { name target { oid ... on Commit {
+            parents(first: 5) { totalCount nodes { oid } } tree { oid }
+            yml: file(path: $p) { type mode object { ... on Blob { text byteSize isBinary isTruncated } } }
+            bin: file(path: "bin") { object { ... on Blob { text isBinary } } }
+            dir: file(path: "dir") { type object { oid } }
+            none: file(path: "nope.yml") { oid } } } }
+        missing: ref(qualifiedName: "refs/heads/nope") { name } } }"""
+    answer = graphql(sb, query, o=OWNER, n=SLUG, p="port.yml")
+    repo = sb.scm.repository(OWNER, SLUG)
+    assert repo is not None
+    commit = answer["data"]["repository"]["defaultBranchRef"]["target"]
+    assert answer["data"]["repository"]["nameWithOwner"] == "acme/svc" and commit["oid"] == tip
+    assert commit["parents"]["totalCount"] == 1 and commit["tree"]["oid"] == repo.git.tree_of(tip)
+    assert commit["yml"] == {
+        "type": "blob",
+        "mode": 0o100644,
+        "object": {"text": "a: 1\n", "byteSize": 5, "isBinary": False, "isTruncated": False},
+    }
+    assert commit["bin"]["object"] == {"text": None, "isBinary": True}
+    assert commit["dir"]["type"] == "tree" and commit["none"] is None
+    assert answer["data"]["repository"]["missing"] is None  # a missing ref is null, no error
+    [error] = answer["errors"]
+    assert error["type"] == "NOT_FOUND" and error["path"] == [
+        "repository",
+        "defaultBranchRef",
+        "target",
+        "none",
+    ]
+    assert error["message"] == "Could not resolve file for path 'nope.yml'."
+
+    hidden = graphql(sb, 'query($o: String!) { repository(owner: $o, name: "nope") { url } }', o=OWNER)
+    assert hidden["data"] == {"repository": None}
+    assert hidden["errors"][0]["type"] == "NOT_FOUND" and hidden["errors"][0]["path"] == ["repository"]
+
+    wrong = graphql(sb, '{ repository(owner: "acme", name: "svc") { nope defaultBranchRef { name } } }')
+    assert "data" not in wrong
+    assert wrong["errors"][0]["message"] == "Field 'nope' doesn't exist on type 'Repository'"
+    assert wrong["errors"][0]["extensions"]["code"] == "undefinedField"
+    broken = graphql(sb, "{ repository(owner: ")
+    assert "data" not in broken and broken["errors"][0]["message"].startswith("Parse error on")
+    unset = graphql(sb, 'query($o: String!) { repository(owner: $o, name: "svc") { url } }')
+    assert unset["errors"][0]["message"] == "Variable $o of type String! was provided invalid value"
+
+
+def test_graphql_takes_faults_like_any_endpoint(sb: Sandbox) -> None:
+    sb.scm.faults.add("POST", r"^/graphql$", status=502)
+    answer = api(sb, "POST", "/graphql", json={"query": '{ repository(owner: "acme", name: "svc") { url } }'})
+    assert answer.status_code == 502
+    assert graphql(sb, '{ repository(owner: "acme", name: "svc") { url } }')["data"]["repository"]["url"]

@@ -1,6 +1,7 @@
-"""GitHub (REST v3 plus the one GraphQL query port-gitops sends), the subset port-gitops uses, with the
-real service's shapes and rules. This module holds the sandbox, its credentials and JSON shapes;
-`github_api` the endpoints, `github_web` the web host (pages and git over smart HTTP).
+"""GitHub (REST v3 plus the GraphQL port-gitops sends), the subset port-gitops uses, with the real
+service's shapes and rules. This module holds the sandbox, its credentials and JSON shapes;
+`github_api` the endpoints, `github_graphql` the GraphQL API, `github_web` the web host (pages and git
+over smart HTTP).
 
 Credentials: a personal access token (`token`, the bot user), and a GitHub App (`app_id` and
 `app_private_key`, an RSA key made on first use): its RS256 JWT is verified with the App's public key,

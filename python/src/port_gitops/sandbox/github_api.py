@@ -7,7 +7,8 @@ create: 422 "Reference already exists"), git/refs/heads/{branch} (GET, PATCH wit
 is not a fast forward", DELETE); pulls (list with `head=OWNER:branch`, `state`, `base`; POST: 422 "A
 pull request already exists", 422 `head` invalid), pulls/{n} (GET, PATCH title/body/state),
 pulls/{n}/requested_reviewers (POST), issues/{n}/labels (POST). Also POST
-/app/installations/{id}/access_tokens (App JWT) and POST /graphql (the branch-tips query only).
+/app/installations/{id}/access_tokens (App JWT) and POST /graphql (`github_graphql`: the part of the
+schema port-gitops reads).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import unquote
 from port_gitops.sandbox.bitbucket_api import Route, dispatch
 from port_gitops.sandbox.codehost import OPEN, Account, HostedRepository, PullRequestRefused, now_iso
 from port_gitops.sandbox.github import INSTALLATION_ID
+from port_gitops.sandbox.github_graphql import execute
 from port_gitops.sandbox.gitstore import GitError, Person
 from port_gitops.sandbox.server import GATEWAY_STATUSES, Request, Response, gateway_page
 
@@ -31,15 +33,6 @@ DOCS = "https://docs.github.com/rest"
 SECONDARY_RATE_LIMIT = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach "
     "out to GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000."
-)
-# The one GraphQL query the client sends (whitespace normalised): aliases b0..bN, variables q0..qN.
-_TIPS_QUERY = re.compile(
-    r"query\(\$owner: String!, \$name: String!(?P<vars>(?:, \$q\d+: String!)+)\) "
-    r"\{ repository\(owner: \$owner, name: \$name\) \{ (?P<refs>.+) \} \}"
-)
-_TIPS_REF = re.compile(
-    r"b(?P<i>\d+): ref\(qualifiedName: \$q(?P=i)\) "
-    r"\{ target \{ oid \.\.\. on Commit \{ tree \{ oid \} \} \} \}"
 )
 _SHA = re.compile(r"[0-9a-f]{40}")
 _MODES = {"100644", "100755", "120000"}
@@ -193,52 +186,19 @@ class GitHubApi:
             },
         )
 
-    # --- GraphQL: the branch-tips query -----------------------------------------------------------
+    # --- GraphQL (github_graphql: the schema subset, parsed and run for real) ----------------------
 
     def graphql(self, request: Request) -> Response:
         body = request.json_or_none()
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
             return error(400, "Problems parsing JSON")
-        query = " ".join(body["query"].split())
         variables = body.get("variables") or {}
-        match = _TIPS_QUERY.fullmatch(query)
-        refs = _TIPS_REF.findall(match["refs"]) if match else []
-        if (
-            match is None
-            or " ".join(
-                f"b{i}: ref(qualifiedName: $q{i}) {{ target {{ oid ... on Commit {{ tree {{ oid }} }} }} }}"
-                for i in refs
-            )
-            != match["refs"]
-        ):
-            return Response.json(
-                200, {"errors": [{"message": "The sandbox answers only the branch-tips query"}]}
-            )
-        owner, name = str(variables.get("owner", "")), str(variables.get("name", ""))
-        repo = self.host.repository(owner, name)
-        if repo is None or not self.host.may_access(request, repo):
-            return Response.json(
-                200,
-                {
-                    "data": {"repository": None},
-                    "errors": [
-                        {
-                            "type": "NOT_FOUND",
-                            "path": ["repository"],
-                            "locations": [{"line": 1, "column": 1}],
-                            "message": f"Could not resolve to a Repository with the name '{owner}/{name}'.",
-                        }
-                    ],
-                },
-            )
-        found: dict[str, Any] = {}
-        for i in refs:
-            qualified = str(variables.get(f"q{i}", ""))
-            tip = repo.tip(qualified[len("refs/heads/") :]) if qualified.startswith("refs/heads/") else None
-            found[f"b{i}"] = (
-                {"target": {"oid": tip, "tree": {"oid": repo.git.tree_of(tip)}}} if tip is not None else None
-            )
-        return Response.json(200, {"data": {"repository": found}})
+        if not isinstance(variables, dict):
+            return error(400, "Problems parsing JSON")
+        answer = execute(
+            self.host, body["query"], variables, lambda repo: self.host.may_access(request, repo)
+        )
+        return Response.json(200, answer)
 
     # --- repository, contents, git data -----------------------------------------------------------
 
