@@ -32,8 +32,10 @@ Where a published spec cannot describe the real API, the adaptation is named her
 - GitHub: GitHub's REST description (Octokit's publication) declares no security at all, so
   credentials are not checked here (the sandbox checks them). `{ref}` of `git/refs/{ref}` and `{path}`
   of `contents/{path}` hold `/` (`heads/port/enrich-x`). `POST /graphql` is not part of the REST
-  description: it is checked by hand (a JSON `{"query", "variables"}` with a bearer/token credential,
-  the query being the one branch-tips query the client sends).
+  description (GitHub publishes no OpenAPI for it): it is checked by hand (a JSON `{"query", "variables"}`
+  with a bearer/token credential, the query being one of the two the client sends, with the field and
+  argument names of GitHub's public GraphQL schema: the branch tips; the read-ahead of the repository,
+  its default branch, the tips, the file at each tip and the open pull requests).
 - Port: the YAML has unquoted `=` scalars (PyYAML's YAML 1.1 `value` tag) and `\\p{L}` in patterns,
   which Python's `re` lacks; the first is loaded as a plain string, the second replaced by `\\w`.
 """
@@ -65,6 +67,19 @@ GRAPHQL_TIPS = re.compile(
     r"query\(\$owner: String!, \$name: String!(, \$q\d+: String!)+\) "
     r"\{ repository\(owner: \$owner, name: \$name\) \{ (b\d+: ref\(qualifiedName: \$q\d+\) \{ target \{ oid"
     r" \.\.\. on Commit \{ tree \{ oid \} \} \} \} ?)+\} \}"
+)
+_GRAPHQL_TIP = (
+    r"target \{ oid \.\.\. on Commit \{ tree \{ oid \} parents\(first: \d+\) \{ totalCount nodes \{ oid \} \}"
+    r" file\(path: \$path\) \{ type mode oid object \{ \.\.\. on Blob \{ oid text byteSize isBinary isTruncated \}"
+    r" \} \} \} \}"
+)
+GRAPHQL_READ_AHEAD = re.compile(
+    r"query\(\$owner: String!, \$name: String!, \$path: String!(, \$q\d+: String!)*, \$head: String!\) "
+    r"\{ repository\(owner: \$owner, name: \$name\) \{ nameWithOwner url "
+    rf"(defaultBranchRef \{{ name {_GRAPHQL_TIP} \}} )?(b\d+: ref\(qualifiedName: \$q\d+\) \{{ {_GRAPHQL_TIP} \}} )*"
+    r"pullRequests\(headRefName: \$head, states: \[OPEN\], first: \d+\) \{ nodes \{ number url title body"
+    r" headRefName baseRefName headRepository \{ nameWithOwner \} reviewRequests\(first: \d+\)"
+    r" \{ nodes \{ requestedReviewer \{ \.\.\. on User \{ login \} \} \} \} \} \} \} \}"
 )
 SHA_PATTERN = re.compile(r"[0-9a-f]{7,40}")
 AUTHOR_PATTERN = re.compile(r"[^<>]+ <[^<>@\s]+@[^<>\s]+>")
@@ -416,8 +431,9 @@ def _graphql_problems(request: Recorded) -> list[str]:
         return [*problems, f"body is not JSON: {exc}"]
     if not isinstance(body, dict) or set(body) != {"query", "variables"}:
         return [*problems, 'body must be {"query", "variables"}']
-    if not GRAPHQL_TIPS.fullmatch(" ".join(str(body["query"]).split())):
-        problems.append("not the branch-tips query")
+    query = " ".join(str(body["query"]).split())
+    if not GRAPHQL_TIPS.fullmatch(query) and not GRAPHQL_READ_AHEAD.fullmatch(query):
+        problems.append("neither the branch-tips query nor the read-ahead query")
     variables = body["variables"]
     if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
         problems.append("variables must be strings")

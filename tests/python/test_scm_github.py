@@ -25,6 +25,7 @@ from port_gitops.retry import RetryPolicy
 from port_gitops.sandbox import Sandbox
 from port_gitops.sandbox.example import seed_example
 from port_gitops.scm import ScmAuthError, ScmConflict, ScmForbidden, ScmNotFound, ScmRateLimited
+from port_gitops.scm.errors import ScmPathNotAFile
 from port_gitops.scm.github import GitHubScm
 
 OWNER, SLUG = "acme", "payments"
@@ -230,12 +231,21 @@ def test_request_budget_first_run_and_unchanged_re_run(
         sb.scm.clear()
         first = enrich(example.payload)
         assert first.result["outcome"] == "created"
-        first_run = len(sb.scm.requests)
+        first_run = [f"{r.method} {r.path}" for r in sb.scm.requests]
         sb.port.create_run("r_again")
         sb.scm.clear()
         again = enrich(payload(example, port_context={"runId": "r_again"}))
         assert again.result["outcome"] == "unchanged"
-        assert (first_run, len(sb.scm.requests), len(sb.scm.writes())) == (7, 5, 0)
+        re_run = [f"{r.method} {r.path}" for r in sb.scm.requests]
+        # One GraphQL query reads the repository, both tips, port.yml at each and the open pull request.
+        assert first_run == [
+            "POST /graphql",
+            "POST /repos/acme/payments/git/trees",
+            "POST /repos/acme/payments/git/commits",
+            "POST /repos/acme/payments/git/refs",
+            "POST /repos/acme/payments/pulls",
+        ]
+        assert re_run == ["POST /graphql"] and not sb.scm.writes()
 
 
 def test_workflow_dispatch_inputs_with_port_context_as_json_text(
@@ -287,3 +297,156 @@ def test_a_github_app_run_leaks_neither_key_nor_minted_token(
             )
             assert refused.code == code, refused.stderr
             assert "not a key" not in refused.stderr + json.dumps(refused.result)
+
+
+# -- the read-ahead query: one request for what the first reads ask, exact bytes or REST ------------
+def _sent(world: World) -> list[str]:
+    return [f"{r.method} {r.path}" for r in world.gh.requests]
+
+
+def test_read_ahead_answers_the_first_reads_from_one_query(world: World) -> None:
+    scm = world.scm()
+    scm.read_ahead(BRANCH, "port.yml")
+    world.gh.clear()
+    info = scm.repository()
+    assert (info.full_name, info.default_branch) == ("acme/payments", "main")
+    assert info.web_url == world.sb.scm_web_url + "/acme/payments"
+    assert scm.branch_tips(["main", BRANCH]) == {"main": world.base, BRANCH: None}
+    assert scm.read_file(world.base, "port.yml") == EXISTING
+    assert _sent(world) == ["POST /graphql"]
+    # Tips change: they answer one call; the next one asks again.
+    assert scm.branch_tips(["main"]) == {"main": world.base}
+    assert len(world.gh.requests) == 2
+
+
+def test_port_yml_with_bom_and_crlf_comes_byte_exact_from_the_query(world: World) -> None:
+    exact = b"\xef\xbb\xbf# ours\r\n- identifier: other\r\n  blueprint: service\r\n"
+    tip = world.gh.push(OWNER, SLUG, "main", {"port.yml": exact})
+    scm = world.scm()
+    scm.read_ahead(BRANCH, "port.yml")
+    world.gh.clear()
+    scm.repository()
+    assert scm.read_file(tip, "port.yml") == exact
+    assert _sent(world) == ["POST /graphql"]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        pytest.param(b"- identifier: caf\xe9\n", id="not UTF-8 (GitHub hands out transcoded text)"),
+        pytest.param(b"\x00\x01binary", id="binary (no text)"),
+        pytest.param(b"#" * (600 * 1024), id="truncated text"),
+    ],
+)
+def test_text_that_is_not_the_stored_bytes_is_read_over_rest(world: World, stored: bytes) -> None:
+    tip = world.gh.push(OWNER, SLUG, "main", {"port.yml": stored})
+    scm = world.scm()
+    scm.read_ahead(BRANCH, "port.yml")
+    world.gh.clear()
+    scm.repository()
+    assert scm.read_file(tip, "port.yml") == stored
+    assert _sent(world) == ["POST /graphql", "GET /repos/acme/payments/contents/port.yml"]
+
+
+def test_base_given_reads_ahead_in_branch_tips(world: World) -> None:
+    scm = world.scm()
+    scm.read_ahead(BRANCH, "port.yml")
+    world.gh.clear()
+    assert scm.branch_tips(["main", BRANCH]) == {"main": world.base, BRANCH: None}
+    assert scm.read_file(world.base, "port.yml") == EXISTING and scm.find_open_pr(BRANCH) is None
+    assert _sent(world) == ["POST /graphql"]
+
+
+def test_read_ahead_refusals_and_paths_that_are_not_files(world: World) -> None:
+    private = world.scm(slug="private")
+    private.read_ahead(BRANCH, "port.yml")
+    with pytest.raises(ScmNotFound, match="acme/private not found or no access"):
+        private.repository()
+    tip = world.gh.push(OWNER, SLUG, "main", {"conf/port.yml/x": "x\n", "README": "r\n"})
+    for path, parent in (("conf/port.yml", None), ("README/port.yml", "README")):
+        scm = world.scm()
+        scm.read_ahead(BRANCH, path)
+        scm.repository()
+        with pytest.raises(ScmPathNotAFile) as refused:
+            scm.read_file(tip, path)
+        assert refused.value.parent == parent
+    absent = world.scm()
+    absent.read_ahead(BRANCH, "new/port.yml")
+    world.gh.clear()
+    absent.repository()
+    assert absent.read_file(tip, "new/port.yml") is None  # `new` is absent too: REST tells
+    assert _sent(world) == ["POST /graphql", "GET /repos/acme/payments/contents/new"]
+
+
+def test_an_answer_with_an_error_it_cannot_place_is_not_used(world: World) -> None:
+    answer = {
+        "data": {"repository": {"nameWithOwner": "acme/payments", "url": "u", "defaultBranchRef": None}},
+        "errors": [
+            {"type": "SERVICE_UNAVAILABLE", "path": ["repository", "defaultBranchRef"], "message": "x"}
+        ],
+    }
+    world.gh.faults.add("POST", r"^/graphql$", status=200, body=json.dumps(answer).encode())
+    scm = world.scm()
+    scm.read_ahead(BRANCH, "port.yml")
+    world.gh.clear()
+    assert scm.repository().default_branch == "main"
+    assert scm.branch_tips(["main", BRANCH]) == {"main": world.base, BRANCH: None}
+    assert scm.read_file(world.base, "port.yml") == EXISTING
+    assert _sent(world) == ["POST /graphql", "GET /repos/acme/payments", "POST /graphql"]
+
+
+def test_the_open_pull_request_comes_with_the_query_and_a_fork_s_is_not_ours(world: World) -> None:
+    gh = world.gh
+    gh.create_repository("someone", SLUG, {"README.md": "a fork\n"})
+    gh.push("someone", SLUG, BRANCH, {"port.yml": "theirs\n"})
+    gh.push(OWNER, SLUG, BRANCH, {"port.yml": "x\n"})
+    repo, author = gh.repository(OWNER, SLUG), gh.add_user("Fork Owner", email="fork@example.com")
+    gh.open_fork_pull_request(repo, gh.repository("someone", SLUG), BRANCH, title="theirs", author=author)
+    scm = world.scm()
+    scm.read_ahead(BRANCH, "port.yml")
+    gh.clear()
+    scm.repository()
+    assert scm.find_open_pr(BRANCH) is None
+    created = scm.create_pr(branch=BRANCH, base="main", title="ours", description="d", reviewers=())
+    scm.repository()
+    found = scm.find_open_pr(BRANCH)
+    assert found is not None and (found.id, found.title, found.destination) == (created.id, "ours", "main")
+    assert _sent(world) == ["POST /graphql", "POST /repos/acme/payments/pulls", "POST /graphql"]
+
+
+def test_an_empty_repository_fails_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Sandbox(flavour="github") as sb:
+        example = seed_example(sb)
+        sb.scm.create_repository(OWNER, "empty", empty=True)
+        run = Enricher(sb, tmp_path, monkeypatch, capsys)(
+            payload(example, port_context={"repo_url": sb.scm.repository_url(OWNER, "empty")})
+        )
+        assert run.code == 1 and not sb.scm.writes()
+        assert (
+            "the default branch 'main' of acme/empty has no commits (the repository is empty)"
+            in (run.result["error"])
+        )
+
+
+def test_only_text_whose_git_blob_id_matches_is_taken_for_the_bytes() -> None:
+    from port_gitops.scm.github_reads import DIRECTORY, exact_bytes, git_blob_id
+
+    stored = b"\xef\xbb\xbfa: 1\r\n"
+    oid = git_blob_id(stored, 40)
+    blob = {
+        "oid": oid,
+        "text": stored.decode("utf-8"),
+        "byteSize": len(stored),
+        "isBinary": False,
+        "isTruncated": False,
+    }
+    entry = {"type": "blob", "mode": 0o100644, "object": blob}
+    assert exact_bytes(entry) == stored
+    assert exact_bytes({**entry, "object": {**blob, "text": "a: 1\r\n"}}) is None  # a BOM dropped
+    assert exact_bytes({**entry, "object": {**blob, "text": "\ufeffa: 1\n", "byteSize": 7}}) is None
+    assert exact_bytes({**entry, "object": {**blob, "isBinary": None}}) is None  # encoding unknown
+    assert exact_bytes({**entry, "mode": 0o120000}) is None  # a symlink: REST answers its target
+    assert exact_bytes({"type": "tree", "mode": 0o040000, "object": {}}) is DIRECTORY
+    assert exact_bytes({"type": "commit", "mode": 0o160000, "object": {}}) is None  # a submodule

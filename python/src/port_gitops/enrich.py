@@ -33,7 +33,7 @@ from port_gitops.repo_ref import RepoRef
 from port_gitops.result import Result
 from port_gitops.retry import RetryPolicy
 from port_gitops.scm import PullRequest, Scm, ScmConflict
-from port_gitops.scm.base import DRAFT, LABELS, TEAM_REVIEWERS
+from port_gitops.scm.base import DRAFT, LABELS, TEAM_REVIEWERS, ReadsAhead
 from port_gitops.validate import validate_text
 
 log = logging.getLogger("port_gitops")
@@ -197,6 +197,8 @@ class Enrichment:
         self.progress.step(self._text(job.action.texts.started, None, markdown=False))
         if job.repo_note:
             self.progress.step(job.repo_note)
+        if isinstance(self.scm, ReadsAhead):  # see ReadsAhead: one request instead of several
+            self.scm.read_ahead(self.branch, job.path)
         # The default reviewers depend on nothing we read: they go out beside the first reads, on a
         # connection of their own opened meanwhile, which the writes then find open (a new TLS
         # connection costs two round trips). Only a run that opens a pull request asks for the answer.

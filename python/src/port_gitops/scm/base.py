@@ -9,7 +9,7 @@ do not work as revisions in Cloud's `src` API, and a SHA pins exactly what was r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, FrozenSet, Optional, Protocol, Sequence, Tuple
+from typing import ClassVar, FrozenSet, Optional, Protocol, Sequence, Tuple, runtime_checkable
 
 # Pull-request features beyond title, description and reviewers, which not every flavour has. A flavour
 # lists what it supports in `Scm.features`; the use case warns (never fails) when one it lacks is asked for.
@@ -104,3 +104,17 @@ class Scm(Protocol):
         ...
 
     def default_reviewers(self) -> list[str]: ...
+
+
+@runtime_checkable
+class ReadsAhead(Protocol):
+    """An optional hint, only for a flavour that can read in one request what `Scm`'s calls ask one
+    after the other (GitHub's GraphQL: repository, both tips, the file at each, the open pull request).
+
+    The seam keeps those reads separate calls because each flavour's API cuts them differently; the
+    first of them (`repository`, or `branch_tips` when the base is given) does not name our branch or
+    the file. Told both up front, such a flavour asks for everything in its first read and answers the
+    later calls from that answer; every other flavour's flow is untouched.
+    """
+
+    def read_ahead(self, branch: str, path: str) -> None: ...

@@ -17,11 +17,15 @@ branch someone pushed to since we read it is never overwritten (ScmConflict: re-
 again). The contents API (`PUT contents` with the file's blob `sha`) only checks the file, not the
 branch tip, and needs the branch to exist first.
 
-Request budget (first enrichment <= 8, unchanged re-run <= 5): the repository (1); both branch tips
-in one GraphQL query, which also gives each tip's tree (1); port.yml (1); tree, commit, ref (3); the
-pull request (1) = 7, plus one each for reviewers and labels when asked. Unchanged: repository, tips,
-port.yml on the base, the open pull request, port.yml on our branch = 5. A GitHub App adds two
-(the repository's installation, then a token for this repository only), once per run.
+Reads: told our branch and path up front (`read_ahead`, base.ReadsAhead), one GraphQL query
+(`github_reads`) answers what the use case then asks one call after the other: the repository and its
+default branch, both tips with their trees and first parents, port.yml's exact bytes at each tip, and
+the open pull request from our branch. Whatever it cannot vouch for (text that is not the stored
+bytes, an error it cannot place, an empty repository) is read over REST as before.
+
+Request budget: a first enrichment takes 5: the query; tree, commit, ref; the pull request (plus one
+each for reviewers and labels when asked). An unchanged re-run takes the query alone. A GitHub App
+adds two (the repository's installation, then a token for this repository only), once per run.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from port_gitops.errors import UsageError
 from port_gitops.http import USER_AGENT
 from port_gitops.logsetup import register_secrets
 from port_gitops.retry import RetryPolicy
+from port_gitops.scm import github_reads
 from port_gitops.scm.base import DRAFT, LABELS, TEAM_REVIEWERS, PullRequest, RepoInfo
 from port_gitops.scm.common import (
     RequestRunner,
@@ -240,6 +245,13 @@ class GitHubScm:
         self.full_name = f"{owner}/{repo}"
         self._repo = f"/repos/{_segment(owner, 'owner')}/{_segment(repo, 'repository')}"
         self._trees: dict[str, str] = {}  # commit SHA -> its tree SHA, as the tips query told us
+        # What the read-ahead query told. By commit SHA (immutable: kept): parents, the file at a path.
+        # Tips and open pull requests change: each answers one call, and any write forgets them.
+        self._ahead: Optional[tuple[str, str]] = None  # (our branch, the file's path)
+        self._parents: dict[str, list[str]] = {}
+        self._files: dict[tuple[str, str], github_reads.FileAt] = {}
+        self._fresh_tips: Optional[dict[str, Optional[str]]] = None
+        self._fresh_pulls: Optional[list[dict[str, Any]]] = None
 
     # -- one request, retried by the policy, errors classified --------------------------------------
     def _call(
@@ -258,6 +270,8 @@ class GitHubScm:
         read: Optional[bool] = None,
     ) -> requests.Response:
         api = requester or self._authorised()
+        if method != "GET" and not read:  # a write: what we read ahead may be out of date now
+            self._fresh_tips = self._fresh_pulls = None
 
         def send() -> requests.Response:
             self._transport.last = None
@@ -345,7 +359,20 @@ class GitHubScm:
         return token
 
     # -- reads -----------------------------------------------------------------------------------
+    def read_ahead(self, branch: str, path: str) -> None:
+        """base.ReadsAhead: the names the first reads will be about; no request."""
+        self._ahead = (branch, path)
+
     def repository(self) -> RepoInfo:
+        if self._ahead is not None:
+            snapshot = self._query_ahead([self._ahead[0]], default_branch=True)
+            if snapshot is not None and snapshot.default_branch is not None:
+                return RepoInfo(
+                    full_name=snapshot.full_name or self.full_name,
+                    default_branch=snapshot.default_branch,
+                    web_url=snapshot.url,
+                )
+            # No default branch ref (an empty repository): REST names the branch it is to have.
         what = f"read repository {self.full_name}"
         data = self._json(self._call("GET", self._repo, what=what, idempotent=True), what)
         return RepoInfo(
@@ -358,26 +385,18 @@ class GitHubScm:
         return self.branch_tips([branch])[branch]
 
     def branch_tips(self, branches: Sequence[str]) -> dict[str, Optional[str]]:
+        fresh, self._fresh_tips = self._fresh_tips, None  # one answer each: the next asks again
+        if fresh is not None and all(b in fresh for b in branches):
+            return {b: fresh[b] for b in branches}
+        if self._ahead is not None and self._ahead[0] in branches:  # --base given: no repository()
+            snapshot = self._query_ahead(list(branches), default_branch=False)
+            if snapshot is not None:
+                self._fresh_tips = None
+                return {b: snapshot.tips.get(b) for b in branches}
         what = "read branches " + ", ".join(branches)
         variables: dict[str, Any] = {"owner": self.owner, "name": self.name}
         variables.update({f"q{i}": f"refs/heads/{valid_branch(b)}" for i, b in enumerate(branches)})
-        api = self._authorised()
-        response = self._call(
-            "POST",
-            api.graphql_url,
-            what=what,
-            idempotent=True,
-            read=True,  # a query: a POST that only reads
-            body={"query": _tips_query(len(branches)), "variables": variables},
-        )
-        data = self._json(response, what)
-        repository = (data.get("data") or {}).get("repository") if isinstance(data, dict) else None
-        if repository is None:
-            errors = data.get("errors") if isinstance(data, dict) else None
-            message = "; ".join(str(e.get("message")) for e in errors or [] if isinstance(e, dict))
-            if any(isinstance(e, dict) and e.get("type") == "NOT_FOUND" for e in errors or []):
-                raise ScmNotFound(f"GitHub: {what}: {self.full_name} not found or no access: {message}")
-            raise ScmError(f"GitHub: {what}: {message or 'no answer'}")
+        repository = self._graphql(_tips_query(len(branches)), variables, what)["data"]["repository"]
         tips: dict[str, Optional[str]] = {}
         for i, branch in enumerate(branches):
             target = (repository.get(f"b{i}") or {}).get("target") or {}
@@ -388,7 +407,55 @@ class GitHubScm:
                 self._trees[str(tip)] = str(tree)
         return tips
 
+    def _graphql(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
+        """The answer to a query about this repository; ScmNotFound/ScmError when it has no repository."""
+        response = self._call(
+            "POST",
+            self._authorised().graphql_url,
+            what=what,
+            idempotent=True,
+            read=True,  # a query: a POST that only reads
+            body={"query": query, "variables": variables},
+        )
+        answer = self._json(response, what)
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("repository"), dict):
+            errors = github_reads.errors_of(answer)
+            message = "; ".join(str(e.get("message")) for e in errors)
+            if github_reads.not_found(answer) is not None:
+                raise ScmNotFound(f"GitHub: {what}: {self.full_name} not found or no access: {message}")
+            raise ScmError(f"GitHub: {what}: {message or 'no answer'}")
+        return dict(answer)
+
+    def _query_ahead(self, branches: list[str], *, default_branch: bool) -> Optional[github_reads.Snapshot]:
+        """One query for `branches` (and the default branch): keeps what it vouches for; None when
+        its answer cannot be trusted as a whole (the caller then reads as if it had not asked)."""
+        assert self._ahead is not None
+        ours, path = self._ahead
+        file_path = valid_file_path(path)
+        variables: dict[str, Any] = {"owner": self.owner, "name": self.name, "path": file_path, "head": ours}
+        variables.update({f"q{i}": f"refs/heads/{valid_branch(b)}" for i, b in enumerate(branches)})
+        named = ", ".join(["the default branch", *branches] if default_branch else branches)
+        what = f"read {self.full_name} ({named}, {file_path}, open pull requests)"
+        query = github_reads.read_query(len(branches), default_branch=default_branch, pulls=True)
+        answer = self._graphql(query, variables, what)
+        snapshot = github_reads.parse(answer, branches, default_branch=default_branch, pulls=True)
+        if snapshot is None:
+            log.debug("%s: an answer with errors we cannot place; reading over REST", what)
+            return None
+        for oid, tip in snapshot.commits.items():
+            if tip.tree:
+                self._trees[oid] = tip.tree
+            if tip.parents is not None:
+                self._parents[oid] = tip.parents
+            if tip.file is not None:
+                self._files[(oid, file_path)] = tip.file
+        self._fresh_tips, self._fresh_pulls = snapshot.tips, snapshot.pulls
+        return snapshot
+
     def commit_parents(self, commit: str) -> list[str]:
+        if commit in self._parents:
+            return list(self._parents[commit])
         what = f"read commit {commit[:12]}"
         data = self._read_commit(commit, what)
         return [str(p["sha"]) for p in data.get("parents") or []]
@@ -403,6 +470,14 @@ class GitHubScm:
 
     def read_file(self, commit: str, path: str) -> Optional[bytes]:
         file_path = valid_file_path(path)
+        known = self._files.get((commit, file_path))
+        if isinstance(known, bytes):
+            return known
+        if known is github_reads.DIRECTORY:
+            raise ScmPathNotAFile(path, commit)
+        if known is github_reads.ABSENT:
+            refuse_a_file_parent(path, commit, lambda parent: self._is_file_at(commit, parent))
+            return None
         response = self._contents(commit, file_path, raw=True)
         if response.status_code != 404:
             if _is_listing(response):  # a directory answers its listing even when raw is asked for
@@ -428,6 +503,11 @@ class GitHubScm:
         )
 
     def find_open_pr(self, branch: str) -> Optional[PullRequest]:
+        pulls, self._fresh_pulls = self._fresh_pulls, None
+        if pulls is not None and self._ahead is not None and branch == self._ahead[0]:
+            found = github_reads.open_pull_request(pulls, branch, self.full_name)
+            if found is not None or len(pulls) < github_reads.PR_PAGE:  # a full page may hide ours
+                return found
         what = f"find the open pull request from {branch}"
         response = self._call(
             "GET",
