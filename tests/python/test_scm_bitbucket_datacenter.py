@@ -78,6 +78,14 @@ class World(bitbucket_world.World):
     def reviewer(self) -> str:
         return str(self.bb.add_user("Rita Reviewer").nickname)
 
+    def open_pr_on_branch(self) -> PullRequest:
+        """A commit on BRANCH and its open pull request, made by another client; the requests forgotten."""
+        scm = self.scm()
+        self.commit(scm)
+        pr = open_pr(scm)
+        self.bb.clear()
+        return pr
+
     def form(self, request_index: int = -1) -> dict[str, str]:
         """The plain fields of a recorded multipart commit (content excluded)."""
         request = self.bb.requests[request_index]
@@ -185,6 +193,54 @@ def test_the_file_at_the_other_tip_is_read_beside_the_first_read(world: World) -
     assert sorted(r.query["at"][0] for r in world.bb.requests) == sorted([world.base, tips[BRANCH]])
     assert scm.read_file(str(tips[BRANCH]), "deploy/port.yml") is None  # another path: read now
     assert len(world.bb.requests) > 2
+
+
+def paths(world: World) -> list[str]:
+    """The requests sent, in the order their answers went out, as `METHOD last-part-of-the-path`."""
+    return [f"{r.method} {r.path.rsplit('/', 1)[-1]}" for r in world.bb.requests]
+
+
+def test_our_branch_named_up_front_is_looked_up_beside_the_default_branch(world: World) -> None:
+    world.bb.faults.add("GET", r"/branches/default$", delay=0.3)  # slow: the lookup beside it answers first
+    scm = world.scm()
+    scm.read_ahead(BRANCH, "port.yml")
+    assert scm.repository().default_branch == "main"
+    assert paths(world) == ["GET branches", "GET default"]
+    assert world.bb.requests[0].query["filterText"] == [BRANCH]
+    assert scm.branch_tips(["main", BRANCH]) == {"main": world.base, BRANCH: None}  # nothing more sent
+    assert len(world.bb.requests) == 2
+    world.bb.clear()
+    scm.repository()  # another round (after a conflict): both read again, together
+    assert sorted(paths(world)) == ["GET branches", "GET default"]
+
+
+def test_with_the_base_given_our_branch_named_up_front_is_looked_up_once(world: World) -> None:
+    scm = world.scm()
+    scm.read_ahead(BRANCH, "port.yml")
+    assert scm.branch_tips(["main", BRANCH]) == {"main": world.base, BRANCH: None}
+    assert sorted(r.query["filterText"][0] for r in world.bb.requests) == sorted(["main", BRANCH])
+
+
+def test_our_branchs_open_pull_request_is_read_beside_the_files(world: World) -> None:
+    pr = world.open_pr_on_branch()
+    scm = world.scm()
+    scm.read_ahead(BRANCH, "port.yml")
+    scm.repository()
+    tip = scm.branch_tips(["main", BRANCH])[BRANCH]
+    assert scm.read_file(world.base, "port.yml") == EXISTING
+    assert scm.read_file(str(tip), "port.yml") == CHANGED
+    found = scm.find_open_pr(BRANCH)
+    assert found is not None and found.id == pr.id
+    assert sorted(paths(world)) == sorted(
+        ["GET default", "GET branches", "GET port.yml", "GET port.yml", "GET pull-requests"]
+    )  # a re-run's reads, each sent once
+    # A write in between drops what was read ahead: the lookup is sent again.
+    scm.repository()
+    scm.branch_tips(["main", BRANCH])
+    scm.delete_branch(BRANCH)
+    world.bb.clear()
+    assert scm.find_open_pr(BRANCH) is None  # deleting the branch declined its pull request
+    assert paths(world) == ["GET pull-requests"]
 
 
 def test_an_error_of_a_read_ahead_is_raised_only_when_that_file_is_asked_for(world: World) -> None:

@@ -25,10 +25,12 @@ Differences from Cloud that the seam hides:
   it; we reuse it (refreshing its title and description), as Cloud does silently.
 
 Request budget: one request per method, except `repository` (the default branch and its tip in one
-read, which `branch_tips` then does not look up again), `read_file` (the file at the other tips the
-last `branch_tips` found is read beside it: a re-run reads it at our branch's tip next), `create_pr`
-(the repository's numeric id, once per client, and the default reviewers, read while the commit that
-creates the branch is written) and the re-reads after a 409.
+read, which `branch_tips` then does not look up again; our branch, when `read_ahead` named it, looked
+up beside it), `read_file` (the file at the other tips the last `branch_tips` found is read beside it:
+a re-run reads it at our branch's tip next), `find_open_pr` (read beside those files once
+`branch_tips` found our branch), `create_pr` (the repository's numeric id, once per client, and the
+default reviewers, read while the commit that creates the branch is written) and the re-reads after a
+409. The reads ahead only move requests earlier: each answers the one call that would have sent it.
 """
 
 from __future__ import annotations
@@ -149,7 +151,13 @@ class DataCenterScm:
         self._repo = self._bb.resource_url(self._owner_repo)
         self._repo_id: Optional[int] = None
         self._browse_url = f"{self._web_url}/{self._owner_repo}/browse"
-        self._known_tips: dict[str, str] = {}  # the default branch's tip, as `repository` just read it
+        # The tips `repository` just read (the default branch's; ours, when named), for `branch_tips`.
+        self._known_tips: dict[str, Optional[str]] = {}
+        self._ours: Optional[str] = None  # our branch, when the use case named it (`read_ahead`)
+        self._pending: Optional[tuple[str, Prefetch[Optional[str]]]] = None  # its lookup, not asked yet
+        # Our branch's open pull request, read beside the files once `branch_tips` found the branch;
+        # any write drops it (the use case asks for it before writing anything).
+        self._open_pr_ahead: Optional[tuple[str, Prefetch[Optional[PullRequest]]]] = None
         self._read_ahead_at: list[str] = []  # the tips `branch_tips` just found, for `read_file`
         self._ahead: dict[tuple[str, str], Prefetch[Optional[bytes]]] = {}  # (commit, path) -> read
         self._files: dict[tuple[str, str], bool] = {}  # (commit, path) -> exists: commits never change
@@ -228,20 +236,25 @@ class DataCenterScm:
         # configured default was never pushed; a server that has dropped it answers 404 or 405. All of
         # these ask the current `default-branch`, which names the configured branch even then.
         what = f"read the default branch of {self.full_name}"
-        response = self._call(
-            lambda: self._bb.get(f"{self._repo}/branches/default"),
-            what=what,
-            idempotent=True,
-            passthrough=(404, 405),
-        )
-        self._known_tips = {}
+        ours = self._look_ours_up()  # beside it, when the use case named our branch (`read_ahead`)
+        try:
+            response = self._call(
+                lambda: self._bb.get(f"{self._repo}/branches/default"),
+                what=what,
+                idempotent=True,
+                passthrough=(404, 405),
+            )
+        finally:
+            if ours is not None:
+                ours[1].close()
+        self._known_tips = {} if ours is None else {ours[0]: ours[1].result()}
         if response.status_code == 404:
             self._refuse_missing_repository(response, what)
         elif response.status_code == 200:
             branch = json_of(response, what)
             name, tip = branch.get("displayId"), branch.get("latestCommit")
             if name and tip:
-                self._known_tips = {str(name): str(tip)}
+                self._known_tips[str(name)] = str(tip)
                 return RepoInfo(self.full_name, str(name), self._browse_url)
         return self._configured_default()
 
@@ -274,14 +287,42 @@ class DataCenterScm:
 
     def branch_tips(self, branches: Sequence[str]) -> dict[str, Optional[str]]:
         """One lookup per branch (Data Center filters branches by one substring at a time), all at once;
-        none for the default branch when `repository` has just read its tip (a moment ago: as fresh as
-        a lookup beside the others)."""
+        none for a branch whose tip `repository` has just read (a moment ago: as fresh as a lookup
+        beside the others), and our branch's lookup is the one `read_ahead` started, if still unasked."""
         known, self._known_tips = self._known_tips, {}
-        wanted = [branch for branch in dict.fromkeys(branches) if branch not in known]
-        tips: dict[str, Optional[str]] = {**known}
-        tips.update(zip(wanted, all_of([functools.partial(self.branch_tip, branch) for branch in wanted])))
+        ours = self._pending if self._ours in branches and self._ours not in known else None
+        self._pending = None
+        wanted = [b for b in dict.fromkeys(branches) if b not in known and (ours is None or b != ours[0])]
+        try:
+            found = all_of([functools.partial(self.branch_tip, branch) for branch in wanted])
+        finally:
+            if ours is not None:
+                ours[1].close()
+        tips = {**known, **dict(zip(wanted, found))}
+        if ours is not None:
+            tips[ours[0]] = ours[1].result()
         self._read_ahead_at = [tip for tip in tips.values() if tip is not None]
+        if self._ours is not None and tips.get(self._ours) is not None:
+            # Our branch exists: the use case asks for its open pull request next, whatever it decides.
+            self._open_pr_ahead = (self._ours, Prefetch(functools.partial(self._find_open_pr, self._ours)))
         return {branch: tips[branch] for branch in branches}
+
+    def read_ahead(self, branch: str, path: str) -> None:
+        """The use case's hint (`base.ReadsAhead`), told before its first read: our branch (the file is
+        read at the tips `branch_tips` finds anyway). `repository` cannot name our branch, so the use
+        case looks it up after the default branch; told now, its lookup starts at once, beside the
+        default branch's read, and `branch_tips` answers from both: one round trip fewer."""
+        del path
+        self._ours = valid_branch(branch)
+        self._pending = self._look_ours_up()
+
+    def _look_ours_up(self) -> Optional[tuple[str, Prefetch[Optional[str]]]]:
+        """Our branch's lookup: the one `read_ahead` started if still unasked, else a new one (None when
+        the use case did not name our branch)."""
+        pending, self._pending = self._pending, None
+        if pending is not None or self._ours is None:
+            return pending
+        return self._ours, Prefetch(functools.partial(self.branch_tip, self._ours))
 
     def commit_parents(self, commit: str) -> list[str]:
         what = f"read commit {commit[:12]}"
@@ -344,6 +385,13 @@ class DataCenterScm:
         return str(json_of(response, what).get("type"))
 
     def find_open_pr(self, branch: str) -> Optional[PullRequest]:
+        ahead, self._open_pr_ahead = self._open_pr_ahead, None
+        if ahead is not None and ahead[0] == branch:
+            ahead[1].close()  # read beside the files, as `branch_tips` found our branch: wait for it
+            return ahead[1].result()
+        return self._find_open_pr(branch)
+
+    def _find_open_pr(self, branch: str) -> Optional[PullRequest]:
         what = f"find the open pull request from {branch}"
         # direction=OUTGOING: `at` then names the source branch (the default, INCOMING, the target).
         params = {"at": f"refs/heads/{valid_branch(branch)}", "direction": "OUTGOING", "state": "OPEN"}
@@ -398,6 +446,7 @@ class DataCenterScm:
         author: Optional[str],
     ) -> str:
         del author  # Data Center commits as the authenticated user; editFile has no author field
+        self._open_pr_ahead = None  # a write: what was read ahead may be out of date
         file_path = valid_file_path(path)
         fields = {"branch": valid_branch(branch), "message": message}
         if create_from is not None:
@@ -443,6 +492,7 @@ class DataCenterScm:
         draft: bool = False,
     ) -> PullRequest:
         del labels, team_reviewers  # not in `features`: Bitbucket has neither
+        self._open_pr_ahead = None
         what = f"open a pull request {branch} -> {base}"
         read = self._pair_reviewers.pop((branch, base), None)
         if read is not None:
@@ -487,6 +537,7 @@ class DataCenterScm:
 
     def update_pr(self, pr: PullRequest, *, title: str, description: str) -> PullRequest:
         what = f"update pull request #{pr.id}"
+        self._open_pr_ahead = None
         current = pr if pr.version is not None else self._open(pr.id, what)
         for attempt in (1, 2):
             put = functools.partial(
@@ -525,6 +576,7 @@ class DataCenterScm:
 
     def decline_pr(self, pr: PullRequest) -> None:
         what = f"decline pull request #{pr.id}"
+        self._open_pr_ahead = None
         version = pr.version if pr.version is not None else self._version_if_open(pr.id, what)
         for attempt in (1, 2):
             if version is None:
@@ -579,6 +631,7 @@ class DataCenterScm:
         return send(kept)
 
     def delete_branch(self, branch: str) -> None:
+        self._open_pr_ahead = None
         # 204 whether or not the branch existed.
         self._call(
             lambda: self._bb.delete_branch(self.project, self.slug, f"refs/heads/{valid_branch(branch)}"),
