@@ -1,7 +1,8 @@
 """Independent reads go out together (issue 13): on Cloud the default reviewers are read beside the
 first reads, and the 201's Location saves reading the branch again; on Data Center the default
-branch comes with its tip, a re-run reads port.yml at the base and at our branch at once, and the pull
-request's default reviewers are read while the commit is written; GitLab resolves every --reviewer at once. Checked by holding one request back and looking at what else arrived
+branch comes with its tip and our branch is looked up beside it, a re-run reads port.yml at the base and
+at our branch and our open pull request at once, and the pull request's default reviewers are read while
+the commit is written; GitLab resolves every --reviewer at once. Checked by holding one request back and looking at what else arrived
 meanwhile (structure, not timing)."""
 
 from __future__ import annotations
@@ -85,7 +86,17 @@ def test_datacenter_reads_the_base_tip_with_the_default_branch(
     ])  # fmt: skip
 
 
-def test_datacenter_re_run_reads_port_yml_at_both_tips_at_once(
+def test_datacenter_looks_our_branch_up_beside_the_default_branch(
+    datacenter: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = seed_example(datacenter)
+    seen = hold(datacenter, "GET", "/branches/default", monkeypatch)
+    run = Enricher(datacenter, tmp_path, monkeypatch, capsys)(example.payload)
+    assert run.code == 0 and run.result["outcome"] == "created", run.stderr
+    assert sum(path.endswith("/branches") for path in seen[0]) == 1  # ours, answered meanwhile
+
+
+def test_datacenter_re_run_reads_port_yml_at_both_tips_and_the_open_pr_at_once(
     datacenter: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     example = seed_example(datacenter)
@@ -96,7 +107,9 @@ def test_datacenter_re_run_reads_port_yml_at_both_tips_at_once(
     seen = hold(datacenter, "GET", "/raw/port.yml", monkeypatch)
     again = enrich(payload(example, port_context={"runId": "r_again"}))
     assert again.code == 0 and again.result["outcome"] == "unchanged", again.stderr
-    assert sum(path.endswith("/raw/port.yml") for path in seen[0]) == 1  # the other one, answered meanwhile
+    meanwhile = seen[0]  # answered while one of the two reads of port.yml was held back
+    assert sum(path.endswith("/raw/port.yml") for path in meanwhile) == 1, meanwhile
+    assert sum(path.endswith("/pull-requests") for path in meanwhile) == 1, meanwhile
     assert sum(r.path.endswith("/raw/port.yml") for r in datacenter.scm.requests) == 2
     assert len(datacenter.scm.requests) == 6, [r.path for r in datacenter.scm.requests]
 

@@ -108,8 +108,9 @@ class Scm(Protocol):
 
 @runtime_checkable
 class ReadsAhead(Protocol):
-    """An optional hint, only for a flavour that can read in one request what `Scm`'s calls ask one
-    after the other (GitHub's GraphQL: repository, both tips, the file at each, the open pull request).
+    """An optional hint, only for a flavour that can read in one request, or at once, what `Scm`'s calls
+    ask one after the other (GitHub's GraphQL: repository, both tips, the file at each, the open pull
+    request; Data Center: our branch's lookup beside the default branch's read).
 
     The seam keeps those reads separate calls because each flavour's API cuts them differently; the
     first of them (`repository`, or `branch_tips` when the base is given) does not name our branch or

@@ -30,7 +30,8 @@ up beside it), `read_file` (the file at the other tips the last `branch_tips` fo
 a re-run reads it at our branch's tip next), `find_open_pr` (read beside those files once
 `branch_tips` found our branch), `create_pr` (the repository's numeric id, once per client, and the
 default reviewers, read while the commit that creates the branch is written) and the re-reads after a
-409. The reads ahead only move requests earlier: each answers the one call that would have sent it.
+409. The reads ahead move requests earlier, each answering the call the use case makes next on its usual
+paths (a left-over branch's file is read for nothing); none outlives a write.
 """
 
 from __future__ import annotations
