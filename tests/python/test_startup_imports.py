@@ -175,6 +175,62 @@ def test_our_github_token_credential_authenticates_as_pygithubs():
     assert ours == theirs
 
 
+_PAYLOAD = (
+    '{"port_context": {"entity": "payments", "runId": "r_1",'
+    ' "repo_url": "https://bitbucket.org/acme/payments"},'
+    ' "domain": "billing", "type": "backend", "lifecycle": "Production"}'
+)
+_COUNT_COLLECTIONS = (
+    "import gc\nfrom port_gitops.cli import main\n"
+    "collections = []\ngc.callbacks.append(lambda phase, info: collections.append(phase))\n"
+)
+
+
+def test_the_program_runs_without_the_cyclic_collector_and_never_scans_what_it_kept(tmp_path: Path):
+    payload = tmp_path / "payload.json"
+    payload.write_text(_PAYLOAD)
+    code = f"{_COUNT_COLLECTIONS}{_cli('vars', '--payload', str(payload))}\n"
+    done = subprocess.run(
+        [sys.executable, "-c", f"{code}print(len(collections), gc.isenabled(), gc.get_freeze_count() > 0)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # vars loads PyYAML and jsonpath-ng: the collector would have run a dozen times.
+    assert done.stdout.split()[-3:] == ["0", "True", "True"]
+
+
+def test_main_called_with_arguments_leaves_the_collector_as_it_was(tmp_path: Path, capsys):
+    import gc
+
+    from port_gitops.cli import main
+
+    payload = tmp_path / "payload.json"
+    payload.write_text(_PAYLOAD)
+    frozen = gc.get_freeze_count()
+    assert main(["vars", "--payload", str(payload)]) == 0
+    assert "DOMAIN" in capsys.readouterr().out
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    gc.disable()
+    try:
+        assert main(["vars", "--payload", str(payload)]) == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_sandbox_command_keeps_the_collector_on(monkeypatch):
+    import gc
+
+    from port_gitops import cli
+    from port_gitops.commands import sandbox_cmd
+
+    seen = []
+    monkeypatch.setattr(sandbox_cmd, "run", lambda args: seen.append(gc.isenabled()) or 0)
+    assert cli.main(["sandbox"]) == 0
+    assert seen == [True]
+
+
 def test_importing_the_scm_seam_loads_no_client_library():
     loaded = _modules_after("import port_gitops.scm, port_gitops.scm.bitbucket_cloud")
     assert "atlassian" not in _roots(loaded)
