@@ -99,6 +99,24 @@ def test_every_request_of_every_method_matches_the_spec(bb: BitbucketDataCenterS
     }
 
 
+def test_a_re_runs_reads_ahead_match_the_spec(bb: BitbucketDataCenterSandbox) -> None:
+    first = scm_for(bb)
+    base_tip = first.branch_tip("main")
+    assert base_tip is not None
+    first.commit_file(branch=BRANCH, path="port.yml", content=b"- identifier: payments\n", message="Enrich",
+                      parent=base_tip, create_from="main", author=None)  # fmt: skip
+    first.create_pr(branch=BRANCH, base="main", title="Enrich payments", description="why", reviewers=())
+    bb.clear()
+    scm = scm_for(bb)
+    scm.read_ahead(BRANCH, "port.yml")  # our branch looked up beside the default branch
+    tips = scm.branch_tips([str(scm.repository().default_branch), BRANCH])
+    assert scm.read_file(str(tips["main"]), "port.yml") is not None  # and at our tip, beside it
+    assert scm.read_file(str(tips[BRANCH]), "port.yml") == b"- identifier: payments\n"
+    assert scm.find_open_pr(BRANCH) is not None  # read beside the files
+    assert len(bb.requests) == 5
+    assert_requests_match_spec(bb.requests, flavour="datacenter")
+
+
 def test_access_token_requests_match_the_spec(bb: BitbucketDataCenterSandbox) -> None:
     scm = scm_for(bb, access_token=bb.token)
     scm.repository()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from enrichkit import FLAVOURS, Enricher
+from enrichkit import FLAVOURS, Enricher, payload
 
 from port_gitops.sandbox import Sandbox
 from port_gitops.sandbox.example import EXISTING_PORT_YML, Example, seed_example
@@ -241,3 +241,34 @@ def test_a_409_on_the_commit_re_reads_and_decides_again(
     assert run.code == 0 and run.result["outcome"] == "created"
     assert "conflict" in run.stderr
     assert sum(1 for r in sb.bitbucket.requests if r.method == "POST" and r.path.endswith("/src")) == 2
+
+
+# A Data Center re-run reads ahead: our branch beside the default branch, then port.yml at both tips and
+# the open pull request at once. A fault on any of them is retried where it happened, and the re-run
+# still ends as it should, writing nothing.
+DC_RE_RUN_READS = {
+    "our branch": ("GET", DC + r"/branches$"),
+    "port.yml": ("GET", DC + r"/raw/port\.yml$"),
+    "open PR": ("GET", DC + r"/pull-requests$"),
+}
+
+
+@pytest.mark.parametrize("fault", ["503", "reset"])
+@pytest.mark.parametrize("read", sorted(DC_RE_RUN_READS))
+def test_datacenter_re_run_reads_ahead_survive_faults(
+    read: str, fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Sandbox(flavour="bitbucket-datacenter") as sb:
+        example = seed_example(sb)
+        enrich = Enricher(sb, tmp_path, monkeypatch, capsys)
+        first = enrich(example.payload)
+        assert first.result["outcome"] == "created", first.stderr
+        sb.port.create_run("r_again")
+        sb.scm.clear()
+        method, path = DC_RE_RUN_READS[read]
+        sb.scm.faults.add(method, path, times=1, **FAULTS[fault])
+        again = enrich(payload(example, port_context={"runId": "r_again"}))
+        assert again.code == 0 and again.result["outcome"] == "unchanged", again.stderr
+        assert again.result["pull_request"] == first.result["pull_request"]
+        assert sb.scm.writes() == [] and again.waits, "retried, and nothing written"
+        assert sb.port.runs["r_again"]["status"] == "SUCCESS"
