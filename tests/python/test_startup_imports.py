@@ -231,6 +231,21 @@ def test_the_sandbox_command_keeps_the_collector_on(monkeypatch):
     assert seen == [True]
 
 
+def test_a_package_loaded_without_its_init_is_whole_for_code_that_asks_it_for_its_own_names():
+    loaded = _modules_after(
+        "import sys\nimport requests\nfrom port_gitops.retry import RetryPolicy\n"
+        "from port_gitops.scm.github import GitHubScm\n"
+        "from port_gitops.scm.libload import without_package_init\n"
+        "GitHubScm('https://api.github.com', 'acme', 'payments', token='t', session=requests.Session(),"
+        " policy=RetryPolicy())\n"
+        "without_package_init('atlassian')\nimport atlassian.bitbucket\n"
+        "assert not {'github.MainClass', 'atlassian.confluence'} & set(sys.modules)\n"
+        "from github import Github\nimport atlassian\n"
+        "assert Github.__module__ == 'github.MainClass' and atlassian.Confluence.__name__ == 'Confluence'"
+    )
+    assert {"github.MainClass", "atlassian.confluence"} <= loaded
+
+
 def test_importing_the_scm_seam_loads_no_client_library():
     loaded = _modules_after("import port_gitops.scm, port_gitops.scm.bitbucket_cloud")
     assert "atlassian" not in _roots(loaded)
