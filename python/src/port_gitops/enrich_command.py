@@ -36,6 +36,7 @@ from port_gitops.scm.errors import ScmNotFound
 
 if TYPE_CHECKING:
     import requests
+    from requests import Session
 
     from port_gitops.inputs import Collected
     from port_gitops.model import EnrichValues
@@ -84,6 +85,7 @@ class EnrichCommand:
         self.result.dry_run = bool(args.dry_run)
         if args.verify_signature:
             self._verify(body, port)  # on the raw bytes, before anything parses them
+        self._sessions = self._preconnect(port, body)
         from port_gitops.inputs import ActionRefused, collect
         from port_gitops.model import run_id_problem
 
@@ -100,13 +102,12 @@ class EnrichCommand:
         scm_settings = config.scm_settings(args, self.environ)
         self.result.scm = scm_settings.scm
         job = self._job(collected, scm_settings)
-        from port_gitops.http import make_session
         from port_gitops.wiring import make_scm
 
         # One session per outside system: nothing one library puts on its session (atlassian-python-api
         # stores Bitbucket's credential there) can reach the other service's requests.
         _, _, policy = self._port_access
-        scm = make_scm(scm_settings, job.repo, session=make_session(ca_bundle=args.ca_bundle), policy=policy)
+        scm = make_scm(scm_settings, job.repo, session=self._sessions[1], policy=policy)
         reporter = self.reporter
         if reporter is not None:
             # The token overlaps the first SCM reads; a Port 401 is still exit 2 before any write.
@@ -137,17 +138,38 @@ class EnrichCommand:
         self, run_id: Optional[str], port: config.PortSettings, retry: config.RetrySettings
     ) -> None:
         """From here on every failure is reported to this run (when there is one)."""
-        from port_gitops.http import make_session
         from port_gitops.retry import RetryPolicy
 
         self.result.port_run.id = run_id
         self.result.port_run.verified = bool(self.args.verify_signature and run_id)
         if self.args.result_file:
             self._write_result(self.result.running_json())
-        session = make_session(ca_bundle=self.args.ca_bundle)
+        session = self._sessions[0]
         policy = RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait)
         self._start_reporter(port, session, policy)
         self._port_access = (port, session, policy)
+
+    def _preconnect(self, port: config.PortSettings, body: Optional[bytes]) -> tuple[Session, Session]:
+        """The run's Port and SCM sessions, their first connections opened now in the background (issue
+        13): the TCP and TLS handshakes overlap mapping and rendering instead of delaying the first
+        requests. Configured hosts only (settings, never a payload value); the SCM's settings are read again
+        where their errors are reported."""
+        from port_gitops.http import make_session, preconnect
+        from port_gitops.wiring import first_connections
+
+        args = self.args
+        port_session, scm_session = (
+            make_session(ca_bundle=args.ca_bundle),
+            make_session(ca_bundle=args.ca_bundle),
+        )
+        try:
+            scm = config.scm_settings(args, self.environ)
+            preconnect(scm_session, scm.api_url, connections=first_connections(scm))
+        except PortGitopsError:
+            pass  # raised again, and reported, once the run is open
+        if port.has_credentials and not args.dry_run and (body is not None or args.run_id):
+            preconnect(port_session, port.base_url)  # for the token, which goes first
+        return port_session, scm_session
 
     def _body(self) -> Optional[bytes]:
         """The raw body (None when the data flags give the values), read within its size limit."""

@@ -8,6 +8,8 @@ Proxies come from the usual environment (`HTTPS_PROXY`, `NO_PROXY`, ...), as req
 With -v (DEBUG) the adapter logs one line per request sent — method, host and path, status, time — and
 nothing else: headers carry credentials, and a query string can.
 
+`preconnect()` opens a session's first connections ahead of its first requests (issue 13, preconnect.py).
+
 Port and Bitbucket may share one session: atlassian-python-api stores Bitbucket's credential on it
 (so CloudScm insists on a session without one), and PortClient sends an explicit `auth` on every
 request, so Bitbucket's credential never reaches Port.
@@ -16,17 +18,23 @@ request, so Bitbucket's credential never reaches Port.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from typing import Mapping, Optional, Tuple, Union
+from typing import Any, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from port_gitops import __version__
+from port_gitops.parallel import MAX_WORKERS
+from port_gitops.preconnect import Warmup, origin
 
 USER_AGENT = f"port-gitops/{__version__}"
 log = logging.getLogger("port_gitops.http")
+# Idle connections kept per host: the parallel reads plus the Port sender's and a prefetch's, so that
+# none of them is discarded after use (urllib3 drops what exceeds the pool and reconnects next time).
+POOL_SIZE = max(10, 2 * MAX_WORKERS)
 
 Timeout = Tuple[float, float]
 
@@ -35,9 +43,52 @@ class _EnforcingAdapter(HTTPAdapter):
     """Sends with our (connect, read) timeout and, when configured, our CA bundle; never retries."""
 
     def __init__(self, timeout: Timeout, ca_bundle: Optional[str]) -> None:
-        super().__init__(max_retries=0)  # retries are ours (port_gitops.retry), never urllib3's
+        # Retries are ours (port_gitops.retry), never urllib3's.
+        super().__init__(max_retries=0, pool_maxsize=POOL_SIZE)
         self._timeout = timeout
         self._ca_bundle = ca_bundle
+        self._warmups: List[Warmup] = []
+        self._warmups_lock = threading.Lock()
+
+    def preconnect(self, url: str, settings: Mapping[str, Any], host: str) -> None:
+        """Open one connection to `url` in the background, as a request with these merged `settings`
+        (Session.merge_environment_settings) would (preconnect.py)."""
+        warmup = Warmup(
+            url,
+            lambda: self.pool_for(url, settings["proxies"], settings["verify"], settings["cert"]),
+            self._timeout[0],
+            host,
+        )
+        with self._warmups_lock:
+            self._warmups.append(warmup)
+
+    def pool_for(self, url: str, proxies: Mapping[str, str], verify: Union[bool, str], cert: Any) -> Any:
+        """The urllib3 pool `send` takes a connection to `url` from, chosen by requests' own calls (which
+        differ by version: the pool is keyed by the TLS settings since requests 2.32)."""
+        verify = self._ca_bundle or verify
+        request = requests.Request("GET", url).prepare()  # never sent: only its URL is read
+        # requests >= 2.32.2, and the same call under its private name in 2.32.0-2.32.1:
+        select = getattr(self, "get_connection_with_tls_context", None) or getattr(
+            self, "_get_connection", None
+        )
+        if select is not None:
+            pool = select(request, verify, proxies=dict(proxies), cert=cert)
+        else:  # requests 2.31
+            pool = self.get_connection(url, dict(proxies))
+        self.cert_verify(pool, url, verify, cert)  # type: ignore[no-untyped-call]  # as send() does
+        return pool
+
+    def _settle_warmup(self, url: str) -> None:
+        """A request takes one warmed connection to its origin, if one is being opened (preconnect.py)."""
+        if not self._warmups:
+            return
+        where = origin(url)
+        with self._warmups_lock:
+            warmup = next((w for w in self._warmups if w.origin == where), None)
+            if warmup is not None:
+                self._warmups.remove(warmup)
+        if warmup is not None:
+            warmup.settle()
 
     def send(  # noqa: PLR0917 - requests' own signature
         self,
@@ -49,6 +100,7 @@ class _EnforcingAdapter(HTTPAdapter):
         proxies: Optional[Mapping[str, str]] = None,
     ) -> requests.Response:
         del timeout
+        self._settle_warmup(request.url or "")
         started = time.monotonic()
         try:
             response = super().send(
@@ -87,6 +139,21 @@ def make_session(*, ca_bundle: Optional[str], timeout: Timeout = (5, 30)) -> req
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
+
+
+def preconnect(session: requests.Session, url: str, *, connections: int = 1) -> None:
+    """Best effort: open `connections` connections to `url`'s host in the background, in the pool the
+    session's requests to it will use (preconnect.py). Never raises; `url` comes from settings, never from
+    a payload."""
+    try:
+        adapter = session.get_adapter(url)
+        if not isinstance(adapter, _EnforcingAdapter):
+            return
+        settings = session.merge_environment_settings(url, {}, None, None, None)  # what request() merges
+        for _ in range(connections):
+            adapter.preconnect(url, settings, host_of(url))
+    except Exception as exc:
+        log.debug("preconnect: %s not attempted (%s)", host_of(url), type(exc).__name__)
 
 
 def host_of(url: str) -> str:

@@ -78,6 +78,12 @@ def make_scm(settings: ScmSettings, repo: RepoRef, *, session: requests.Session,
     )
 
 
+def first_connections(settings: ScmSettings) -> int:
+    """How many connections a flavour's client opens at once for its first reads (Bitbucket reads the
+    default reviewers beside the repository), so that the warm-up opens no more than a run uses."""
+    return 2 if settings.scm.startswith("bitbucket-") else 1
+
+
 def repository(settings: ScmSettings, *, repo_url: Optional[str], entity: str) -> RepoRef:
     """Which repository the payload names, checked against the flavour's host and allow-list."""
     from port_gitops.endpoint import without_userinfo

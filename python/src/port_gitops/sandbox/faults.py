@@ -145,6 +145,8 @@ class RecordedRequest:
     # after the other (the bench counts Port's requests after the SCM's last answer).
     received: float = field(default=0.0, compare=False)
     answered: float = field(default=0.0, compare=False)
+    # Which connection carried it: its serial among `Recorder.connections` (connection reuse is visible).
+    connection: int = field(default=0, compare=False)
 
     def json(self) -> Any:
         return json.loads(self.body.decode("utf-8"))
@@ -157,6 +159,7 @@ class Recorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
+        self._connections: list[int] = []
         self._listeners: list[Callable[[RecordedRequest], None]] = []
 
     def record(self, request: RecordedRequest) -> None:
@@ -165,6 +168,17 @@ class Recorder:
             listeners = list(self._listeners)
         for listener in listeners:
             listener(request)
+
+    def connection_opened(self, serial: int) -> None:
+        with self._lock:
+            self._connections.append(serial)
+
+    @property
+    def connections(self) -> list[int]:
+        """The serials of the connections opened (TCP and TLS handshakes done), in order: a client's
+        connection reuse is visible here and in each request's `connection`."""
+        with self._lock:
+            return list(self._connections)
 
     def subscribe(self, listener: Callable[[RecordedRequest], None]) -> None:
         with self._lock:
@@ -178,3 +192,4 @@ class Recorder:
     def clear(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._connections.clear()

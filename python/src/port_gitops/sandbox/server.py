@@ -8,6 +8,7 @@ Stdlib only (http.server + threads). HTTP/1.1 with keep-alive, as real clients p
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import selectors
@@ -27,6 +28,7 @@ from port_gitops.sandbox.faults import RESET_STATUS, Fault, FaultPlan, RecordedR
 log = logging.getLogger("port_gitops.sandbox")
 
 _IDLE_TIMEOUT = 60.0  # seconds an idle keep-alive connection is kept
+_serials = itertools.count(1)  # connection serials, unique across servers (next() is atomic in CPython)
 
 
 @dataclass(frozen=True)
@@ -155,12 +157,12 @@ class LoopbackServer:
             if response is not None:
                 response.discard()
             if fault.reset:
-                self._record(request, RESET_STATUS, received)
+                self._record(request, RESET_STATUS, received, handler.serial)
                 handler.reset_connection()
                 return
             response = self._fault_response(fault)
         assert response is not None
-        self._record(request, response.status, received)
+        self._record(request, response.status, received, handler.serial)
         handler.send(response)
 
     def _call_app(self, request: Request) -> Response:
@@ -180,7 +182,7 @@ class LoopbackServer:
         response.headers.update(fault.headers)
         return response
 
-    def _record(self, request: Request, status: int, received: float) -> None:
+    def _record(self, request: Request, status: int, received: float, connection: int) -> None:
         self.recorder.record(
             RecordedRequest(
                 request.method,
@@ -191,6 +193,7 @@ class LoopbackServer:
                 status,
                 received=received,
                 answered=time.monotonic(),
+                connection=connection,
             )
         )
 
@@ -230,6 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = _IDLE_TIMEOUT
     disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms stalls
     server: _HTTPServer
+    serial = 0
 
     def setup(self) -> None:
         context = self.server.owner.ssl_context
@@ -239,6 +243,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.request = context.wrap_socket(self.request, server_side=True)
         super().setup()
         self.server.track(self.connection, add=True)
+        self.serial = next(_serials)
+        self.server.owner.recorder.connection_opened(self.serial)
 
     def finish(self) -> None:
         try:
