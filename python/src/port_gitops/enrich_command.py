@@ -33,10 +33,10 @@ from port_gitops.model import ENTITY, REPO_URL
 from port_gitops.reporting import RunReporter
 from port_gitops.result import Result
 from port_gitops.scm.errors import ScmNotFound
+from port_gitops.wiring import RunSessions, run_sessions
 
 if TYPE_CHECKING:
     import requests
-    from requests import Session
 
     from port_gitops.inputs import Collected
     from port_gitops.model import EnrichValues
@@ -55,9 +55,16 @@ def _first_env(environ: Mapping[str, str], *names: str) -> Optional[str]:
 
 
 class EnrichCommand:
-    def __init__(self, args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        environ: Mapping[str, str] = os.environ,
+        sessions: Optional[RunSessions] = None,
+    ) -> None:
         self.args = args
         self.environ = environ
+        # Opened first thing by the command (their connections warm up meanwhile), else here.
+        self.sessions = sessions or run_sessions(args, environ)
         self.result = Result()
         self.reporter: Optional[RunReporter] = None
         self._repo_source = ""  # what the repository's name was made from when no URL was given
@@ -85,7 +92,6 @@ class EnrichCommand:
         self.result.dry_run = bool(args.dry_run)
         if args.verify_signature:
             self._verify(body, port)  # on the raw bytes, before anything parses them
-        self._sessions = self._preconnect(port, body)
         from port_gitops.inputs import ActionRefused, collect
         from port_gitops.model import run_id_problem
 
@@ -107,7 +113,7 @@ class EnrichCommand:
         # One session per outside system: nothing one library puts on its session (atlassian-python-api
         # stores Bitbucket's credential there) can reach the other service's requests.
         _, _, policy = self._port_access
-        scm = make_scm(scm_settings, job.repo, session=self._sessions[1], policy=policy)
+        scm = make_scm(scm_settings, job.repo, session=self.sessions.scm, policy=policy)
         reporter = self.reporter
         if reporter is not None:
             # The token overlaps the first SCM reads; a Port 401 is still exit 2 before any write.
@@ -144,32 +150,10 @@ class EnrichCommand:
         self.result.port_run.verified = bool(self.args.verify_signature and run_id)
         if self.args.result_file:
             self._write_result(self.result.running_json())
-        session = self._sessions[0]
+        session = self.sessions.port
         policy = RetryPolicy(max_attempts=retry.max_attempts, max_wait=retry.max_wait)
         self._start_reporter(port, session, policy)
         self._port_access = (port, session, policy)
-
-    def _preconnect(self, port: config.PortSettings, body: Optional[bytes]) -> tuple[Session, Session]:
-        """The run's Port and SCM sessions, their first connections opened now in the background (issue
-        13): the TCP and TLS handshakes overlap mapping and rendering instead of delaying the first
-        requests. Configured hosts only (settings, never a payload value); the SCM's settings are read again
-        where their errors are reported."""
-        from port_gitops.http import make_session, preconnect
-        from port_gitops.wiring import first_connections
-
-        args = self.args
-        port_session, scm_session = (
-            make_session(ca_bundle=args.ca_bundle),
-            make_session(ca_bundle=args.ca_bundle),
-        )
-        try:
-            scm = config.scm_settings(args, self.environ)
-            preconnect(scm_session, scm.api_url, connections=first_connections(scm))
-        except PortGitopsError:
-            pass  # raised again, and reported, once the run is open
-        if port.has_credentials and not args.dry_run and (body is not None or args.run_id):
-            preconnect(port_session, port.base_url)  # for the token, which goes first
-        return port_session, scm_session
 
     def _body(self) -> Optional[bytes]:
         """The raw body (None when the data flags give the values), read within its size limit."""

@@ -69,27 +69,29 @@ class Warmup:
         self._thread.join(max(0.0, self._deadline - time.monotonic()))
 
     def _run(self) -> None:
-        started = time.monotonic()
+        self._started = time.monotonic()
         try:
-            outcome = self._open(self._pool_for())
+            self._open(self._pool_for())
         except Exception as exc:  # best effort: the real request connects and reports by itself
-            outcome = f"failed ({type(exc).__name__}); the first request connects by itself"
+            self._say(f"failed ({type(exc).__name__}); the first request connects by itself")
         finally:
             with self._wake_lock:
                 self._wake.close()
                 self._waker.close()
-        elapsed = round((time.monotonic() - started) * 1000)
-        log.debug("preconnect: %s %s (%d ms)", self._host, outcome, elapsed)
 
-    def _open(self, pool: Any) -> str:
+    def _say(self, what: str) -> None:
+        elapsed = round((time.monotonic() - self._started) * 1000)
+        log.debug("preconnect: %s %s (%d ms)", self._host, what, elapsed)
+
+    def _open(self, pool: Any) -> None:
         from urllib3.util.proxy import connection_requires_http_tunnel
 
         conn = pool._get_conn()
         keep = None
         try:
             if getattr(conn, "sock", None) is not None:
-                keep = conn
-                return "has an open connection already"
+                keep = conn  # the pool has an open one already
+                return
             conn.timeout = self._timeout
             if pool.proxy is not None and connection_requires_http_tunnel(
                 pool.proxy, pool.proxy_config, pool.scheme
@@ -97,9 +99,9 @@ class Warmup:
                 pool._prepare_proxy(conn)  # CONNECT, then TLS to the server, as urlopen does
             else:
                 conn.connect()
+            self._say("connected")
             self._read_tickets(conn.sock)
             keep = conn
-            return "connected"
         finally:
             if keep is None:
                 conn.close()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Optional
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Mapping, Optional
 
 from port_gitops import config, repo_ref
 from port_gitops.config import ScmSettings
-from port_gitops.errors import UsageError
+from port_gitops.errors import PortGitopsError, UsageError
 from port_gitops.repo_ref import RepoRef
 
 if TYPE_CHECKING:
@@ -76,6 +78,40 @@ def make_scm(settings: ScmSettings, repo: RepoRef, *, session: requests.Session,
         policy=policy,
         url_setting=settings.url_setting,
     )
+
+
+@dataclass(frozen=True)
+class RunSessions:
+    """An enrich run's sessions: one per outside system, so that nothing one library puts on its session
+    (atlassian-python-api stores Bitbucket's credential there) can reach the other's requests."""
+
+    port: requests.Session
+    scm: requests.Session
+
+
+def run_sessions(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> RunSessions:
+    """The run's sessions, their first connections opened now in the background (issue 13): the TCP and
+    TLS handshakes overlap the imports, the mapping and the rendering instead of delaying the first
+    requests. Called first thing, before the signature is checked: only configured hosts (settings, never
+    a payload value) see a handshake, and nothing else. Never raises: a setting's error is raised, and
+    reported, where the command reads it."""
+    from port_gitops.http import make_session, preconnect
+
+    sessions = RunSessions(
+        port=make_session(ca_bundle=args.ca_bundle), scm=make_session(ca_bundle=args.ca_bundle)
+    )
+    try:
+        scm = config.scm_settings(args, environ)
+        preconnect(sessions.scm, scm.api_url, connections=first_connections(scm))
+    except PortGitopsError:
+        pass
+    try:
+        port = config.port_settings(args, environ)
+        if port.has_credentials and not args.dry_run and (args.payload is not None or args.run_id):
+            preconnect(sessions.port, port.base_url)  # the token goes first
+    except PortGitopsError:
+        pass
+    return sessions
 
 
 def first_connections(settings: ScmSettings) -> int:

@@ -114,6 +114,9 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from port_gitops.wiring import run_sessions
+
+    sessions = run_sessions(args)  # first: their connections open while the rest loads (issue 13)
     from port_gitops.enrich_command import EnrichCommand
 
-    return EnrichCommand(args).execute()
+    return EnrichCommand(args, sessions=sessions).execute()
