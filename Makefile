@@ -67,7 +67,8 @@ pytest: $(VENV)/.dev
 RANGES       := newest lowest
 RANGE_SUITES := test_gwt_*.py test_cli_vars.py test_cli_render.py test_portyml_*.py test_validate.py \
                 test_enrich_outcomes.py test_enrich_exits.py test_enrich_faults.py test_enrich_unreachable.py \
-                test_retry.py test_http.py test_port_api.py test_report_cmd.py test_signature.py test_config.py
+                test_retry.py test_http.py test_preconnect.py test_port_api.py test_report_cmd.py test_signature.py \
+                test_config.py
 
 # Both ranges run at once (their suites mostly wait on loopback I/O); output is kept per range.
 test-ranges:
