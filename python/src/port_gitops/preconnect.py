@@ -27,7 +27,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Tuple
 from urllib.parse import urlsplit
 
 log = logging.getLogger("port_gitops.http")
@@ -54,6 +54,7 @@ class Warmup:
         self._wake, self._waker = socket.socketpair()  # wakes the ticket reading when a request comes
         self._wake_lock = threading.Lock()
         self._wanted = threading.Event()
+        self._connected = threading.Event()
         self._thread = threading.Thread(target=self._run, name="port-gitops-preconnect", daemon=True)
         self._thread.start()
 
@@ -66,7 +67,10 @@ class Warmup:
                 self._wanted.set()
                 if self._waker.fileno() != -1:  # else the warm-up has ended
                     self._waker.send(b"\0")
-        self._thread.join(max(0.0, self._deadline - time.monotonic()))
+        # Once connected, the hand-over is immediate: wait for it even past the deadline (a thread starved
+        # of CPU at that moment must not leave the request to open a second connection).
+        bound = self._timeout if self._connected.is_set() else self._deadline - time.monotonic()
+        self._thread.join(max(0.0, bound))
 
     def _run(self) -> None:
         self._started = time.monotonic()
@@ -99,6 +103,7 @@ class Warmup:
                 pool._prepare_proxy(conn)  # CONNECT, then TLS to the server, as urlopen does
             else:
                 conn.connect()
+            self._connected.set()
             self._say("connected")
             self._read_tickets(conn.sock)
             keep = conn
@@ -109,23 +114,32 @@ class Warmup:
 
     def _read_tickets(self, sock: Any) -> None:
         """Process what a TLS 1.3 server sends after its handshake (session tickets) until the connection
-        is wanted or the deadline passes. Raises when the server closed it or sent anything else."""
+        is wanted or the deadline passes, and once more at the end, so that nothing already received is
+        left unread when the connection goes back. Raises when the server closed it or sent anything else."""
         if not isinstance(sock, ssl.SSLSocket) or sock.version() != "TLSv1.3":
             return  # TLS 1.2 has no records after the handshake; a plain or TLS-in-TLS socket: hand over
-        timeout = sock.gettimeout()
         with selectors.DefaultSelector() as selector:
             selector.register(sock, selectors.EVENT_READ)
             selector.register(self._wake, selectors.EVENT_READ)
-            while not self._wanted.is_set():
+            while True:
+                _read_handshake_records(sock)
                 remaining = self._deadline - time.monotonic()
-                ready = {key.fileobj for key, _ in selector.select(remaining)} if remaining > 0 else set()
-                if sock not in ready:
-                    return  # wanted, or the deadline: hand over
-                sock.settimeout(0)
-                try:
-                    data: Optional[bytes] = sock.recv(1)
-                except ssl.SSLWantReadError:
-                    continue  # handshake records only: read and done with
-                finally:
-                    sock.settimeout(timeout)
-                raise ConnectionError(f"the server {'sent data' if data else 'closed'} before any request")
+                if self._wanted.is_set() or remaining <= 0:
+                    return
+                selector.select(remaining)
+
+
+def _read_handshake_records(sock: ssl.SSLSocket) -> None:
+    """Read, without blocking, what has arrived: handshake records are processed by OpenSSL and yield no
+    data. Any data, or the end of the connection, makes it unusable for a request."""
+    timeout = sock.gettimeout()
+    sock.settimeout(0)
+    try:
+        while True:
+            try:
+                data = sock.recv(1)
+            except ssl.SSLWantReadError:
+                return  # nothing (more) to read
+            raise ConnectionError(f"the server {'sent data' if data else 'closed'} before any request")
+    finally:
+        sock.settimeout(timeout)
