@@ -115,9 +115,11 @@ def run_sessions(args: argparse.Namespace, environ: Mapping[str, str] = os.envir
 
 
 def first_connections(settings: ScmSettings) -> int:
-    """How many connections a flavour's client opens at once for its first reads (Bitbucket reads the
-    default reviewers beside the repository), so that the warm-up opens no more than a run uses."""
-    return 2 if settings.scm.startswith("bitbucket-") else 1
+    """How many connections a flavour's client opens at once for its first reads, so that the warm-up
+    opens no more than a run uses: Cloud reads the default reviewers beside the repository; Data Center
+    the default branch, our branch and the repository's id at once (a re-run's next reads, port.yml at
+    both tips and the open pull request, go out together on the same three)."""
+    return {"bitbucket-cloud": 2, "bitbucket-datacenter": 3}.get(settings.scm, 1)
 
 
 def repository(settings: ScmSettings, *, repo_url: Optional[str], entity: str) -> RepoRef:
