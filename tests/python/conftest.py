@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from enrichkit import Enricher
@@ -58,6 +60,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 # The sandbox (`sb`) is each module's own choice (one flavour, or every flavour in FLAVOURS); the
 # example repository and the in-process `enrich` runner on it are the same everywhere.
+@pytest.fixture(autouse=True)
+def package_logger_restored() -> Iterator[None]:
+    """A command run in a test gives the package logger a handler on that test's captured stderr (and -vv
+    its DEBUG level); a request a test leaves in flight (a read ahead nobody asked for) must not log into
+    that stream once it is closed ("--- Logging error ---" in a later test's output)."""
+    logger = logging.getLogger("port_gitops")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
+
+
 @pytest.fixture
 def example(sb: Sandbox) -> Example:
     return seed_example(sb)
