@@ -8,6 +8,7 @@ before its first request until the warmed connections are open (bounded), so "op
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -63,12 +64,14 @@ def hold_before_first_request(
     return seen
 
 
-def first_run(sandbox: Sandbox, tmp_path: Path, mp: pytest.MonkeyPatch, cap: Any, *args: str) -> Run:
+def first_run(
+    sandbox: Sandbox, tmp_path: Path, mp: pytest.MonkeyPatch, cap: Any, *args: str, **env: str
+) -> Run:
     example = seed_example(sandbox)
     sandbox.scm.recorder.clear()
     sandbox.port.recorder.clear()
     tmp_path.mkdir(parents=True, exist_ok=True)
-    return Enricher(sandbox, tmp_path, mp, cap)(example.payload, *args)
+    return Enricher(sandbox, tmp_path, mp, cap)(example.payload, *args, **env)
 
 
 def test_the_first_scm_request_and_the_token_ride_connections_opened_before_them(
@@ -87,6 +90,9 @@ def test_the_first_scm_request_and_the_token_ride_connections_opened_before_them
     assert len(seen["scm"]) == seen["want"][0] and len(seen["port"]) == 1
     first_scm = tls.scm.recorder.requests[0]
     assert first_scm.connection in seen["scm"], "the first SCM request opened a connection of its own"
+    # As many as the flavour's reads use at once (wiring.first_connections): none needs a handshake.
+    late = [(r.method, r.path) for r in tls.scm.recorder.requests if r.connection not in seen["scm"]]
+    assert not late, f"these SCM requests waited for a connection of their own: {late}"
     token = tls.port.recorder.requests[0]
     assert token.path.endswith("/auth/access_token") and token.connection in seen["port"]
     warm_counts = len(tls.scm.recorder.connections), len(tls.port.recorder.connections)
@@ -110,6 +116,77 @@ def test_no_proxy_is_respected_as_requests_does(
         assert run.code == 0, run.stderr
         assert sb.scm.recorder.requests[0].connection in seen["scm"]
         assert sb.port.recorder.requests[0].connection in seen["port"]
+
+
+class ConnectProxy:
+    """A minimal forward proxy for https:// URLs: one CONNECT tunnel per connection, bytes relayed."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.tunnels: list[str] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        target = head.split(b" ")[1].decode()
+        self.tunnels.append(target)
+        host, port = target.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_through_a_proxy_the_warmed_tunnel_is_the_one_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # HTTPS_PROXY applies (NO_PROXY empty): the warm-up opens the CONNECT tunnel the requests then use.
+    proxy = ConnectProxy()
+    try:
+        with Sandbox(tls=True) as sb:
+            seen = hold_before_first_request(monkeypatch, sb)
+            run = first_run(
+                sb, tmp_path, monkeypatch, capsys, HTTPS_PROXY=proxy.url, NO_PROXY="", no_proxy=""
+            )
+            assert run.code == 0, run.stderr
+            assert sb.scm.recorder.requests[0].connection in seen["scm"]
+            assert sb.port.recorder.requests[0].connection in seen["port"]
+            # every connection the sandbox saw came through the proxy
+            assert len(proxy.tunnels) == len(sb.scm.recorder.connections) + len(sb.port.recorder.connections)
+    finally:
+        proxy.close()
 
 
 def outcome(run: Run) -> tuple[int, str, list[str]]:
