@@ -38,7 +38,7 @@ def hold(sb: Sandbox, method: str, suffix: str, monkeypatch: pytest.MonkeyPatch)
     take = sb.scm.faults.take
     lock = threading.Lock()
 
-    def slow(m: str, path: str, body: bytes = b"") -> Optional[Fault]:
+    def slow(m: str, path: str) -> Optional[Fault]:
         with lock:
             first = m == method and path.endswith(suffix) and not seen
             if first:
@@ -46,7 +46,7 @@ def hold(sb: Sandbox, method: str, suffix: str, monkeypatch: pytest.MonkeyPatch)
         if first:
             time.sleep(0.4)
             seen[0] = [request.path for request in sb.scm.requests]
-        return take(m, path, body)
+        return take(m, path)
 
     monkeypatch.setattr(sb.scm.faults, "take", slow)
     return seen

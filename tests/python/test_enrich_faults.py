@@ -26,8 +26,6 @@ PORT_STEPS = {
     "Port log": ("port", "POST", r"^/v1/actions/runs/[^/]+/logs$", True),
     "Port status": ("port", "PATCH", r"^/v1/actions/runs/[^/]+$", True),  # with the links and summary
 }
-# Steps that share a path with another: the fault strikes only the request whose body matches.
-CARRYING: dict[str, str] = {}
 # A 500 on these may have half-happened: not replayed, the run ends in exit 4 (Port not told).
 PORT_FINAL = ("Port status",)
 # Per flavour, every request of a first enrichment: (server, method, path regex, is a write). Some go
@@ -180,7 +178,7 @@ def check_cell(
     server, method, path, write = STEPS[flavour][step]
     spec = faults_of(flavour, step, write)[fault]
     target = sb.bitbucket if server == "bitbucket" else sb.port
-    target.faults.add(method, path, times=1, carrying=CARRYING.get(step), **spec)
+    target.faults.add(method, path, times=1, **spec)
     run = Enricher(sb, tmp_path, monkeypatch, capsys)(example.payload)
 
     repo = sb.bitbucket.repository(example.workspace, example.slug)

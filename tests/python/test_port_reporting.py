@@ -61,11 +61,11 @@ def test_the_token_request_overlaps_the_scm_reads_but_not_the_writes(
     seen: dict[str, Any] = {}
     take = sb.port.faults.take
 
-    def slow_token(method: str, path: str, body: bytes = b"") -> Optional[Fault]:
+    def slow_token(method: str, path: str) -> Optional[Fault]:
         if path == TOKEN:
             time.sleep(0.4)  # Port is slow to answer: the SCM reads go on meanwhile
             seen["scm"] = [sb.scm.is_write(request) for request in sb.scm.requests]
-        return take(method, path, body)
+        return take(method, path)
 
     monkeypatch.setattr(sb.port.faults, "take", slow_token)
     run = enrich(example.payload)
@@ -122,10 +122,10 @@ def test_a_run_finished_by_someone_else_before_our_final_status_is_said_and_not_
     example = seed_example(sb)
     take = sb.port.faults.take
 
-    def end_before_the_final_status(method: str, path: str, body: bytes = b"") -> Optional[Fault]:
+    def end_before_the_final_status(method: str, path: str) -> Optional[Fault]:
         if method == "PATCH" and sb.port.runs[example.run_id]["status"] == "IN_PROGRESS":
             sb.port.finish_run(example.run_id, "FAILURE")
-        return take(method, path, body)
+        return take(method, path)
 
     monkeypatch.setattr(sb.port.faults, "take", end_before_the_final_status)
     run = enrich(example.payload)

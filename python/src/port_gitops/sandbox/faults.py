@@ -32,16 +32,11 @@ class Fault:
     times: int = 1
     after: int = 0
     apply: bool = False
-    carrying: Optional[re.Pattern[bytes]] = None  # only requests whose body matches
     fired: int = 0
     skipped: int = 0
 
-    def matches(self, method: str, path: str, body: bytes = b"") -> bool:
-        return (
-            self.method in ("*", method)
-            and self.path.search(path) is not None
-            and (self.carrying is None or self.carrying.search(body) is not None)
-        )
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in ("*", method) and self.path.search(path) is not None
 
     @property
     def replaces_answer(self) -> bool:
@@ -70,7 +65,6 @@ class FaultPlan:
         times: int = 1,
         after: int = 0,
         apply: bool = False,
-        carrying: Optional[str] = None,
     ) -> Fault:
         """Arm a fault for requests whose method is `method` ("*" for any) and whose path (as sent,
         without the query string) contains a match of the regex `path`.
@@ -78,8 +72,7 @@ class FaultPlan:
         `status` answers with that status and the real service's error body for it; `reset` closes
         the connection without an answer; `delay` sleeps before answering (alone: a slow but normal
         answer). `apply` carries the request out first, so a write happens and only its answer is
-        lost or replaced — the case that makes a blind replay dangerous. `carrying` (a regex) narrows
-        the rule to requests whose body matches it (one of several requests to the same path).
+        lost or replaced — the case that makes a blind replay dangerous.
         """
         if times < 1 or after < 0 or delay < 0:
             raise ValueError("times must be >= 1, after and delay >= 0")
@@ -99,17 +92,16 @@ class FaultPlan:
             times=times,
             after=after,
             apply=apply,
-            carrying=None if carrying is None else re.compile(carrying.encode("utf-8")),
         )
         with self._lock:
             self._rules.append(fault)
         return fault
 
-    def take(self, method: str, path: str, body: bytes = b"") -> Optional[Fault]:
+    def take(self, method: str, path: str) -> Optional[Fault]:
         """The fault that strikes this request, if any (counting it as seen or fired)."""
         with self._lock:
             for fault in self._rules:
-                if not fault.matches(method, path, body):
+                if not fault.matches(method, path):
                     continue
                 if fault.skipped < fault.after:
                     fault.skipped += 1

@@ -147,7 +147,7 @@ class LoopbackServer:
 
     def serve(self, handler: _Handler, request: Request) -> None:
         received = time.monotonic()
-        fault = self.faults.take(request.method, request.path, request.body)
+        fault = self.faults.take(request.method, request.path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
         response: Optional[Response] = None
