@@ -308,7 +308,7 @@ class EnrichCommand:
         lines.extend(f"Warning: {code(w)}" for w in r.warnings)
         if r.error:
             lines.append(f"Error: {code(r.error)}")
-        return "\n".join(lines)
+        return mask("\n".join(lines))  # it leaves the process: through the secret mask, like the result
 
     def _finish(self, status: str, label: str, summary: str) -> None:
         if self.reporter is None:
