@@ -68,6 +68,30 @@ def test_close_leaves_no_thread_port_or_directory_behind() -> None:
     assert not root.exists()
 
 
+@pytest.mark.parametrize(
+    "cut",
+    [
+        b"Content-Length: 40\r\n\r\n" + b'{"message": "half',
+        b"Transfer-Encoding: chunked\r\n\r\n10\r\n" + b'{"message": ',
+        b"Transfer-Encoding: chunked\r\n\r\n5\r\n" + b'{"a":\r\n',
+    ],
+    ids=["content-length", "chunk cut short", "no last chunk"],
+)
+def test_a_request_whose_body_never_arrives_is_neither_served_nor_recorded(cut: bytes) -> None:
+    """A client killed mid-send (a cancelled CI job) leaves half a request: no server acts on it."""
+    with Sandbox() as sb:
+        sb.port.create_run("r_cut", entity="svc")
+        parts = urlsplit(sb.port_url)
+        with socket.create_connection((parts.hostname, parts.port), timeout=5) as raw:
+            raw.sendall(b"POST /v1/actions/runs/r_cut/logs HTTP/1.1\r\nHost: port\r\n" + cut)
+            raw.shutdown(socket.SHUT_WR)
+            assert raw.recv(1024) == b""  # closed without an answer
+        whole = requests.get(f"{sb.port_url}/v1/actions/runs/r_cut")  # the server still serves
+        assert whole.status_code == 401
+        assert [(r.method, r.path) for r in sb.port.requests] == [("GET", "/v1/actions/runs/r_cut")]
+        assert sb.port.runs["r_cut"]["logs"] == []
+
+
 def test_tls_mode(tmp_path: Path) -> None:
     with Sandbox(tls=True) as sb:
         assert sb.ca_bundle is not None and sb.env()["REQUESTS_CA_BUNDLE"] == str(sb.ca_bundle)

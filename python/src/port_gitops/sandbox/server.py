@@ -257,30 +257,44 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         target = urlsplit(self.path)
+        body = self._read_body()
+        if body is None:
+            # The client went away before its body arrived (a killed process, a reset): a real
+            # server never acts on half a request, so neither is it served nor recorded.
+            self.close_connection = True
+            return
         request = Request(
             method=self.command,
             path=target.path,
             query=parse_qs(target.query, keep_blank_values=True),
             headers={name.lower(): value for name, value in self.headers.items()},
-            body=self._read_body(),
+            body=body,
         )
         self.server.owner.serve(self, request)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-    def _read_body(self) -> bytes:
+    def _read_body(self) -> Optional[bytes]:
+        """The request's body, or None when the connection ended before all of it came."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             chunks: list[bytes] = []
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                line = self.rfile.readline()
+                if not line:
+                    return None
+                size = int(line.split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass  # trailers
                     return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
+                chunk = self.rfile.read(size)
+                if len(chunk) < size:
+                    return None
+                chunks.append(chunk)
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        return body if len(body) == length else None
 
     def send(self, response: Response) -> None:
         try:
