@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,6 +67,32 @@ def test_close_leaves_no_thread_port_or_directory_behind() -> None:
         with pytest.raises(OSError):
             socket.create_connection((parts.hostname, parts.port), timeout=1).close()
     assert not root.exists()
+
+
+def test_closing_drops_a_request_held_by_a_delay_at_once() -> None:
+    sb = Sandbox().start()
+    sb.port.create_run("r_held", entity="svc")
+    held = sb.port.faults.add("GET", r"/runs/", delay=60.0)
+    outcome: list[object] = []
+    client = threading.Thread(
+        target=lambda: outcome.append(_get_or_error(f"{sb.port_url}/v1/actions/runs/r_held")), daemon=True
+    )
+    client.start()
+    while not held.fired:
+        time.sleep(0.01)
+    started = time.monotonic()
+    sb.close()
+    client.join(timeout=10)
+    assert time.monotonic() - started < 5, "close waited out the delay"
+    assert len(outcome) == 1 and isinstance(outcome[0], requests.ConnectionError)
+    assert [r.status for r in sb.port.requests] == [0]  # recorded as dropped, never answered
+
+
+def _get_or_error(url: str) -> object:
+    try:
+        return requests.get(url, timeout=30)
+    except requests.RequestException as exc:
+        return exc
 
 
 @pytest.mark.parametrize(

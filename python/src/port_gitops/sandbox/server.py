@@ -148,8 +148,12 @@ class LoopbackServer:
     def serve(self, handler: _Handler, request: Request) -> None:
         received = time.monotonic()
         fault = self.faults.take(request.method, request.path)
-        if fault is not None and fault.delay:
-            time.sleep(fault.delay)
+        if fault is not None and fault.delay and self._stopping.wait(fault.delay):
+            # Closing while the answer is held back: the connection drops unanswered, at once, so
+            # closing never waits out a delay.
+            self._record(request, RESET_STATUS, received, handler.serial)
+            handler.reset_connection()
+            return
         response: Optional[Response] = None
         if fault is None or not fault.replaces_answer or fault.apply:
             response = self._call_app(request)
