@@ -160,9 +160,9 @@ def variable_name(key: str) -> str:
 
 
 def _texts(text: str, identifier: str) -> Texts:
-    import yaml
+    from port_gitops import yamlload
 
-    data = yaml.safe_load(text) or {}
+    data = yamlload.safe_load(text) or {}
     known = {"title", "description", "commit", "branch", "started"}
     if not isinstance(data, dict) or set(data) - known or not all(isinstance(v, str) for v in data.values()):
         raise UsageError(

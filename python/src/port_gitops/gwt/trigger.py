@@ -12,7 +12,7 @@ from typing import Any, Callable, List, Optional, Tuple, TypeVar
 
 import yaml
 
-from port_gitops import resources
+from port_gitops import resources, yamlload
 from port_gitops.errors import UsageError
 from port_gitops.gwt.javaregex import JavaRegex, UnsupportedRegex, compile_java
 from port_gitops.gwt.jayway import InvalidPath, Query, Unsupported, compile_path
@@ -84,7 +84,7 @@ def _parse(text: str) -> Any:
     except ValueError:
         pass
     try:
-        return yaml.safe_load(text)
+        return yamlload.safe_load(text)
     except yaml.YAMLError as exc:
         raise UsageError(f"trigger: neither JSON nor YAML: {' '.join(str(exc).split())}") from exc
 

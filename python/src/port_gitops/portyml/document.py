@@ -12,6 +12,7 @@ from typing import Any, Iterator, Optional, Tuple
 
 import yaml
 
+from port_gitops import yamlload
 from port_gitops.errors import InvalidInputError, LimitExceededError
 from port_gitops.limits import MAX_PORTYML_BYTES, MAX_YAML_DEPTH, too_large
 
@@ -92,7 +93,7 @@ def parse(text: str, source: str) -> Document:
         line = text.count("\n", 0, exc.position) + 1
         raise InvalidInputError(f"{source} line {line}: not valid YAML: {exc.reason}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yamlload.safe_load(text)  # the pure composer above has accepted the text
     except yaml.MarkedYAMLError as exc:
         raise InvalidInputError(
             f"{source}{_line(exc)}: cannot be loaded: {exc.problem or exc.context}"

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
+from port_gitops import yamlload
 from port_gitops.errors import InvalidInputError, JobFailedError, UsageError
 from port_gitops.portyml import document, emit, textedit
 from port_gitops.portyml.document import AliasRef, Document
@@ -294,7 +295,7 @@ def _same(a: Any, b: Any) -> bool:
 def _prove(text: str, expected: Any, source: str) -> None:
     """The edited text must load as exactly the intended content, or nothing is written."""
     try:
-        proven = _same(yaml.safe_load(text), expected)
+        proven = _same(yamlload.safe_load(text), expected)
     except yaml.YAMLError:
         proven = False
     if not proven:

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
+from port_gitops import yamlload
 from port_gitops.compat import GUIDE_PLACEHOLDERS
 from port_gitops.errors import InvalidInputError, UsageError
 from port_gitops.model import Blueprints, EnrichValues, identifier_problem
@@ -45,7 +46,7 @@ def render_entities(
     property or relation the blueprint does not define (the definitions are the complete ones).
     """
     try:
-        parsed = yaml.safe_load(template_text)
+        parsed = yamlload.safe_load(template_text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
