@@ -11,9 +11,7 @@ import yaml
 from port_gitops import yamlload
 
 REPO = Path(__file__).resolve().parents[2]
-BUNDLED = sorted(
-    p for p in (REPO / "resources").rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file()
-)
+BUNDLED = sorted(p for p in (REPO / "resources").rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
 DOCUMENTS = [
     "a: 1\nb: [x, 'y', \"z\"]\nc: {d: null, e: ~, f: true, g: 1.5e3, h: 0o17, i: 2001-12-14}\n",
     "- &base {a: 1, b: [1, 2]}\n- *base\n- <<: *base\n  c: 3\n",
