@@ -10,8 +10,7 @@ refused with UnsupportedRegex instead of being approximated.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List, NamedTuple, Tuple
 
 _SPACE = " \\t\\n\\x0b\\f\\r"
 _CLASS_SHORTHANDS = {"d": "0-9", "w": "a-zA-Z_0-9", "s": _SPACE}
@@ -31,8 +30,7 @@ class UnsupportedRegex(ValueError):
     """Not valid Java, or Java whose meaning Python cannot reproduce exactly."""
 
 
-@dataclass(frozen=True)
-class JavaRegex:
+class JavaRegex(NamedTuple):
     source: str
     pattern: re.Pattern[str]
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Collection, List, Optional, Tuple, Union
+from typing import Any, Collection, List, NamedTuple, Optional, Tuple, Union
 
 from port_gitops.errors import InvalidInputError
 
@@ -33,8 +32,7 @@ _STRING_STOP = re.compile(r'["\\]')
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-@dataclass(frozen=True)
-class Payload:
+class Payload(NamedTuple):
     text: str  # the body exactly as decoded; the variable for `$` is this text
     document: Any  # the parsed JSON value
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import types
-from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from port_gitops.gwt import java
 from port_gitops.gwt.flatten import apply_filter, flatten, not_flattened, to_variable_name
@@ -20,8 +19,7 @@ from port_gitops.gwt.trigger import PostVariable, RequestVariable, Trigger
 log = logging.getLogger("port_gitops")
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     triggered: bool
     variables: Mapping[str, str]  # in GWT's order (a TreeMap: String.compareTo)
 

@@ -7,8 +7,7 @@ or one whose answer we cannot reproduce exactly, fails at load time with the fie
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, List, NamedTuple, Optional, Tuple, TypeVar
 
 import yaml
 
@@ -20,8 +19,7 @@ from port_gitops.gwt.jayway import InvalidPath, Query, Unsupported, compile_path
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True)
-class PostVariable:
+class PostVariable(NamedTuple):
     """One of `genericVariables` (a GenericVariable): a JSONPath into the request body."""
 
     key: str
@@ -31,16 +29,14 @@ class PostVariable:
     default_value: Optional[str] = None
 
 
-@dataclass(frozen=True)
-class RequestVariable:
+class RequestVariable(NamedTuple):
     """One of `genericHeaderVariables` or `genericRequestVariables`."""
 
     key: str
     regexp_filter: Optional[JavaRegex] = None
 
 
-@dataclass(frozen=True)
-class Trigger:
+class Trigger(NamedTuple):
     generic_variables: Tuple[PostVariable, ...] = ()
     header_variables: Tuple[RequestVariable, ...] = ()
     request_variables: Tuple[RequestVariable, ...] = ()

@@ -15,8 +15,7 @@ import functools
 import sys
 import threading
 import types
-from dataclasses import dataclass
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, NamedTuple, Tuple
 
 import jsonpath_ng.jsonpath
 from jsonpath_ng import DatumInContext, Fields, Index, JSONPath
@@ -85,8 +84,7 @@ def parsed(expression: str) -> JSONPath:
         return tree
 
 
-@dataclass(frozen=True)
-class Query:
+class Query(NamedTuple):
     """A Jayway path, ready to read documents with jsonpath-ng."""
 
     path: Path

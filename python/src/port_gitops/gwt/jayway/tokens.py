@@ -7,61 +7,69 @@ Nothing here evaluates anything: jsonpath-ng does that (see query.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Tuple, Union
+from typing import TYPE_CHECKING, NamedTuple, Optional, Tuple, Union
 
 if TYPE_CHECKING:
     from port_gitops.gwt.jayway.filters import Expression
 
 
-@dataclass(frozen=True)
-class Root:
+class Root(NamedTuple):
     """`$` or `@`: both start at the document handed to the path."""
 
     char: str
 
 
-@dataclass(frozen=True)
-class Property:
+class Property(NamedTuple):
     names: Tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Indexes:
+class Indexes(NamedTuple):
     indexes: Tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class Slice:
+class Slice(NamedTuple):
     start: Optional[int]
     stop: Optional[int]
 
 
-@dataclass(frozen=True)
-class Wildcard:
-    pass
+class _Mark:
+    """A token without a value: a plain class, since a field-less NamedTuple would equal `()` and every
+    other one. Equal by class, as a frozen dataclass is."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
 
 
-@dataclass(frozen=True)
-class Scan:
-    pass
+class Wildcard(_Mark):
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Filter:
+class Scan(_Mark):
+    __slots__ = ()
+
+
+class Filter(NamedTuple):
     criteria: Expression
 
 
-@dataclass(frozen=True)
-class Length:
+class Length(_Mark):
     """`length()`, the one path function supported (only as the last token)."""
+
+    __slots__ = ()
 
 
 Token = Union[Root, Property, Indexes, Slice, Wildcard, Scan, Filter, Length]
 
 
-@dataclass(frozen=True)
-class Path:
+class Path(NamedTuple):
     text: str
     tokens: Tuple[Token, ...]
 
