@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Optional, Tuple
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping, NamedTuple, Optional, Tuple
 
 from port_gitops import resources
 from port_gitops.errors import UsageError
@@ -38,8 +38,7 @@ _INPUT = re.compile(r"\.inputs\.([A-Za-z0-9_]+)")
 PAYLOAD_VARIABLE = "PORT_PAYLOAD"  # the whole body, for the Jenkins job
 
 
-@dataclass(frozen=True)
-class Texts:
+class Texts(NamedTuple):
     """The pull request's title and description and the commit message, with placeholders."""
 
     title: str = "{{ action.title }}: {{ entity }}"
@@ -55,14 +54,16 @@ class Texts:
     started: str = "started: {{ action.title }} for {{ entity }}"  # the first line of the run log
 
 
-@dataclass(frozen=True)
-class Action:
+_DEFAULT_TEXTS = Texts()
+
+
+class Action(NamedTuple):
     identifier: str
     title: str
     blueprint: str  # the blueprint of the entity the action runs on ("entity" when not known)
     definition: Mapping[str, Any]
-    required: Mapping[str, str] = field(default_factory=dict)  # variable -> what it is, for messages
-    texts: Texts = Texts()
+    required: Mapping[str, str] = MappingProxyType({})  # variable -> what it is, for messages
+    texts: Texts = _DEFAULT_TEXTS
 
     @property
     def branch_prefix(self) -> str:
@@ -103,7 +104,7 @@ def load_action(identifier: str) -> Action:
     return action_from_definition(definition, texts)
 
 
-def action_from_definition(definition: Mapping[str, Any], texts: Texts = Texts()) -> Action:
+def action_from_definition(definition: Mapping[str, Any], texts: Texts = _DEFAULT_TEXTS) -> Action:
     trigger = definition.get("trigger") or {}
     inputs = trigger.get("userInputs") or {}
     properties = inputs.get("properties") or {}

@@ -8,8 +8,7 @@ template and blueprints, and renders typed, validated entities. Shared by `enric
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Tuple
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Tuple
 
 from port_gitops import actions, resources
 from port_gitops.actions import Action
@@ -25,8 +24,7 @@ RUN_ID_PATH = "$.port_context.runId"
 MAX_SETS = 200
 
 
-@dataclass(frozen=True)
-class Collected:
+class Collected(NamedTuple):
     action: Action
     folder: Optional[str]  # the bundled action folder in use, if any
     variables: Mapping[str, str]
@@ -39,8 +37,7 @@ class Collected:
         return self.variables.get(RUN_ID) or None
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(NamedTuple):
     action: Action
     values: EnrichValues
     entities: Tuple[dict[str, Any], ...]

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping, Optional, Sequence, Tuple
+from typing import Any, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from port_gitops import resources
 from port_gitops.errors import InvalidInputError, UsageError
@@ -74,21 +74,18 @@ def _shown(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-@dataclass(frozen=True)
-class Relation:
+class Relation(NamedTuple):
     target: str
     many: bool
 
 
-@dataclass(frozen=True)
-class Blueprint:
+class Blueprint(NamedTuple):
     identifier: str
     enums: Mapping[str, Tuple[Any, ...]]  # property -> allowed values (only properties with an enum)
     relations: Mapping[str, Relation]
 
 
-@dataclass(frozen=True)
-class Blueprints:
+class Blueprints(NamedTuple):
     source: str  # where the definitions came from, for messages
     by_identifier: Mapping[str, Blueprint]
     definitions: Tuple[Mapping[str, Any], ...]  # the Port blueprint JSON, as `setup` sends it

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Optional
+from typing import TYPE_CHECKING, Mapping, NamedTuple, Optional
 
 from port_gitops import config, repo_ref
 from port_gitops.config import ScmSettings
@@ -80,8 +79,7 @@ def make_scm(settings: ScmSettings, repo: RepoRef, *, session: requests.Session,
     )
 
 
-@dataclass(frozen=True)
-class RunSessions:
+class RunSessions(NamedTuple):
     """An enrich run's sessions: one per outside system, so that nothing one library puts on its session
     (atlassian-python-api stores Bitbucket's credential there) can reach the other's requests."""
 
