@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import ssl
-from dataclasses import dataclass
-from typing import Iterator, Mapping, Optional, Tuple
+from typing import Iterator, Mapping, NamedTuple, Optional, Tuple
 from urllib.parse import urlsplit
 
 import requests
@@ -22,8 +21,7 @@ import requests.utils
 from port_gitops.http import host_of, untrusted_certificate
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     """A service's base URL and the setting that names it (e.g. `--bitbucket-url/BITBUCKET_URL`)."""
 
     url: str

@@ -19,7 +19,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from port_gitops.actions import Action
 from port_gitops.errors import InvalidInputError, JobFailedError, UsageError
@@ -45,8 +45,7 @@ MAX_ROUNDS = 12
 _TEXT_PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 
 
-@dataclass(frozen=True)
-class EnrichJob:
+class EnrichJob(NamedTuple):
     values: EnrichValues
     action: Action
     entities: Tuple[Mapping[str, Any], ...]  # rendered, typed and checked before anything is read
@@ -65,7 +64,7 @@ class EnrichJob:
     repo_note: Optional[str] = None  # told after "started": how the repository was chosen, when not given
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # holds callables: never compared or shown
 class Progress:
     """Where each step is told: stderr progress and, when a run id is known, Port's run log."""
 

@@ -7,8 +7,7 @@ Port from hearing us is a PortApiError (exit 4: the outcome is known, Port could
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, NamedTuple, Optional, Sequence
 from urllib.parse import quote
 
 import requests
@@ -41,8 +40,7 @@ class PortApiError(PortReportError):
         super().__init__(message)
 
 
-@dataclass(frozen=True)
-class FinishResult:
+class FinishResult(NamedTuple):
     status: str  # the run's status in Port after the call
     already_finished: bool  # Port had finished the run before: this call changed nothing
 

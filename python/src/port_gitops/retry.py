@@ -155,7 +155,7 @@ def server_wait(response: requests.Response, now: float) -> Optional[float]:
     return None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal book-keeping: never compared or shown
 class _Call:
     """Book-keeping for one `RetryPolicy.call`: why the last failure was retried, or why we stopped."""
 

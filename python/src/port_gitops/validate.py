@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence
 
 import yaml
 
@@ -26,8 +26,7 @@ _SINGULAR = {"properties": "property", "relations": "relation"}
 _PARSE_ERROR = re.compile(r" line (\d+): (.*)")
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     file: str
     line: int
     entity: Optional[str]  # the entity's identifier; None when it has none, or the file does not parse
@@ -66,7 +65,7 @@ def _unparsable(message: str, source: str) -> Problem:
 Fields = dict[str, tuple[yaml.Node, yaml.Node]]  # key -> (key node, value node), the last one wins
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal: never compared or shown
 class _Entity:
     """The entity being checked: where its problems are filed."""
 
@@ -90,7 +89,7 @@ class _Entity:
         return self.fields[key][0] if key in self.fields else self.line
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # internal: never compared or shown
 class _Checker:
     blueprints: Blueprints
     source: str

@@ -7,8 +7,7 @@ that positions are always those of the text being edited.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Tuple
+from typing import Any, Iterator, NamedTuple, Optional, Tuple
 
 import yaml
 
@@ -59,8 +58,7 @@ class _PositionComposer(yaml.SafeLoader):
         return node
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(NamedTuple):
     text: str
     root: Optional[yaml.Node]  # None: no document at all (empty, or only comments)
     data: Any  # what yaml.safe_load makes of the text

@@ -9,8 +9,7 @@ and must mean exactly the old content with those changes: anything else is an er
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, NamedTuple, Optional, Sequence
 
 import yaml
 
@@ -24,8 +23,7 @@ MATCH_KEYS = ("identifier", "blueprint")
 DEFAULT_STEP = 2
 
 
-@dataclass(frozen=True)
-class MergeResult:
+class MergeResult(NamedTuple):
     text: str  # the new file text; the existing text itself when nothing changed
     changed: bool
     changes: tuple[str, ...]  # one line per change, e.g. "service payments: properties.type a -> b"

@@ -5,12 +5,10 @@ Offsets come from PyYAML marks (document.py); this module knows lines and newlin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 
-@dataclass(frozen=True)
-class Edit:
+class Edit(NamedTuple):
     start: int
     end: int
     text: str

@@ -8,23 +8,20 @@ do not work as revisions in Cloud's `src` API, and a SHA pins exactly what was r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar, FrozenSet, Optional, Protocol, Sequence, Tuple, runtime_checkable
+from typing import ClassVar, FrozenSet, NamedTuple, Optional, Protocol, Sequence, Tuple, runtime_checkable
 
 # Pull-request features beyond title, description and reviewers, which not every flavour has. A flavour
 # lists what it supports in `Scm.features`; the use case warns (never fails) when one it lacks is asked for.
 DRAFT, LABELS, TEAM_REVIEWERS = "draft", "labels", "team reviewers"
 
 
-@dataclass(frozen=True)
-class RepoInfo:
+class RepoInfo(NamedTuple):
     full_name: str  # "workspace/slug" (Cloud) or "PROJECT/slug" (Data Center)
     default_branch: Optional[str]  # None for an empty repository
     web_url: Optional[str]
 
 
-@dataclass(frozen=True)
-class PullRequest:
+class PullRequest(NamedTuple):
     id: int
     url: str  # the web page, not the API resource
     title: str

@@ -9,7 +9,6 @@ atlassian-python-api.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Callable, Collection, NamedTuple, Optional
 from urllib.parse import quote
 
@@ -112,8 +111,7 @@ def choose_credential(
 
 
 # -- one request, retried by the policy, errors classified ----------------------------------------
-@dataclass(frozen=True)
-class RequestRunner:
+class RequestRunner(NamedTuple):
     """Runs a client's requests: retried by `policy`, failures turned into `ScmError`s."""
 
     policy: RetryPolicy
