@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from dataclasses import dataclass
-from typing import Mapping, Optional, Tuple, Union
+from typing import Mapping, NamedTuple, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 from port_gitops.errors import UsageError
@@ -32,20 +31,21 @@ PORT_API_URL = PORT_REGIONS["eu"]
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 _USERNAME_CHARS = re.compile(r"[\x20-\x7e\xa0-\xff]+")
 _PORT_URL = "--port-url/PORT_BASE_URL"
+_BITBUCKET_URL_SETTING = "--bitbucket-url/BITBUCKET_URL"
+_GITLAB_URL_SETTING = "--gitlab-url/GITLAB_URL"
+_GITHUB_URL_SETTING = "--github-api-url/GITHUB_API_URL"
 GITHUB_API_URL = "https://api.github.com"
 GITHUB_WEB_URL = "https://github.com"
 GITLAB_URL = "https://gitlab.com"
 _AUTHOR = re.compile(r"^[^<>\n]+ <[^<>@\s]+@[^<>\s]+>$")
 
 
-@dataclass(frozen=True)
-class RetrySettings:
+class RetrySettings(NamedTuple):
     max_attempts: int = 5
     max_wait: float = 300.0
 
 
-@dataclass(frozen=True)
-class PortSettings:
+class PortSettings(NamedTuple):
     base_url: str
     client_id: Optional[str]
     client_secret: Optional[str]
@@ -56,8 +56,7 @@ class PortSettings:
         return bool(self.client_id and self.client_secret)
 
 
-@dataclass(frozen=True)
-class BitbucketSettings:
+class BitbucketSettings(NamedTuple):
     kind: str  # "cloud" | "datacenter" (the Bitbucket flavour; `scm` is its --scm name)
     api_url: str
     web_url: str
@@ -67,7 +66,10 @@ class BitbucketSettings:
     token: Optional[str]
     access_token: Optional[str]
 
-    url_setting = "--bitbucket-url/BITBUCKET_URL"  # names api_url in the message of a connection failure
+    # Properties, not class attributes: a NamedTuple's body holds fields and methods only.
+    @property
+    def url_setting(self) -> str:  # names api_url in the message of a connection failure
+        return _BITBUCKET_URL_SETTING
 
     @property
     def scm(self) -> str:
@@ -78,8 +80,7 @@ class BitbucketSettings:
         return "--workspace/BITBUCKET_WORKSPACE" if self.kind == "cloud" else "--project/BITBUCKET_PROJECT"
 
 
-@dataclass(frozen=True)
-class GitHubSettings:
+class GitHubSettings(NamedTuple):
     api_url: str  # https://api.github.com, or https://HOST/api/v3 on GitHub Enterprise Server
     web_url: str
     owner: str  # user or organisation
@@ -88,9 +89,17 @@ class GitHubSettings:
     app_id: Optional[str]
     app_private_key: Optional[str]  # PEM text
 
-    scm = "github"
-    url_setting = "--github-api-url/GITHUB_API_URL"
-    owner_setting = "--owner/GITHUB_OWNER"
+    @property
+    def scm(self) -> str:
+        return "github"
+
+    @property
+    def url_setting(self) -> str:
+        return _GITHUB_URL_SETTING
+
+    @property
+    def owner_setting(self) -> str:
+        return "--owner/GITHUB_OWNER"
 
 
 def scm_kind(args: argparse.Namespace) -> str:
@@ -224,7 +233,7 @@ def bitbucket_settings(
             "BITBUCKET_ACCESS_TOKEN (Bearer)"
         )
     if kind == "cloud":
-        api_url = _url(args.bitbucket_url or CLOUD_API_URL, BitbucketSettings.url_setting)
+        api_url = _url(args.bitbucket_url or CLOUD_API_URL, _BITBUCKET_URL_SETTING)
         web_url = _url(args.bitbucket_web_url or CLOUD_WEB_URL, "--bitbucket-web-url/BITBUCKET_WEB_URL")
         owner, allowed_env, owner_flag = (
             args.workspace,
@@ -236,7 +245,7 @@ def bitbucket_settings(
             raise UsageError(
                 "--bitbucket-url/BITBUCKET_URL is required for Bitbucket Data Center (the server's base URL)"
             )
-        api_url = _url(args.bitbucket_url, BitbucketSettings.url_setting)
+        api_url = _url(args.bitbucket_url, _BITBUCKET_URL_SETTING)
         web_url = _url(args.bitbucket_web_url or api_url, "--bitbucket-web-url/BITBUCKET_WEB_URL")
         owner, allowed_env, owner_flag = (
             args.project,
@@ -261,8 +270,7 @@ def bitbucket_settings(
 
 
 # -- GitLab -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class GitLabSettings:
+class GitLabSettings(NamedTuple):
     """gitlab.com or a self-managed instance, possibly under a relative URL root (`https://host/gitlab`):
     the API is `{api_url}/api/v4`, repository pages are under `web_url` (the same URL)."""
 
@@ -272,8 +280,14 @@ class GitLabSettings:
     allowed_owners: Tuple[str, ...]
     token: Optional[str]  # GITLAB_TOKEN: a project, group or personal access token with `api` scope
     scm: str = "gitlab"
-    url_setting = "--gitlab-url/GITLAB_URL"
-    owner_setting = "--group/GITLAB_GROUP"
+
+    @property
+    def url_setting(self) -> str:
+        return _GITLAB_URL_SETTING
+
+    @property
+    def owner_setting(self) -> str:
+        return "--group/GITLAB_GROUP"
 
 
 def gitlab_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> GitLabSettings:
@@ -284,7 +298,7 @@ def gitlab_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.en
             "GITLAB_TOKEN missing: set a project, group or personal access token with the api scope "
             "(environment only; it is sent as PRIVATE-TOKEN)"
         )
-    url = _url(getattr(args, "gitlab_url", None) or GITLAB_URL, GitLabSettings.url_setting)
+    url = _url(getattr(args, "gitlab_url", None) or GITLAB_URL, _GITLAB_URL_SETTING)
     group = (getattr(args, "group", None) or "").strip().strip("/")
     if not group:
         raise UsageError(
@@ -330,7 +344,7 @@ def github_settings(args: argparse.Namespace, environ: Mapping[str, str] = os.en
         )
     extra = [v.strip() for v in environ.get("PORT_GITOPS_ALLOWED_OWNERS", "").split(",") if v.strip()]
     return GitHubSettings(
-        api_url=_url(getattr(args, "github_api_url", None) or GITHUB_API_URL, GitHubSettings.url_setting),
+        api_url=_url(getattr(args, "github_api_url", None) or GITHUB_API_URL, _GITHUB_URL_SETTING),
         # GitHub Actions names its own host in GITHUB_SERVER_URL (github.com or the Enterprise Server).
         web_url=_url(
             getattr(args, "github_web_url", None) or _env(environ, "GITHUB_SERVER_URL") or GITHUB_WEB_URL,
