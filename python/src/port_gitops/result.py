@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 
-@dataclass
+@dataclass(eq=False)  # serialised by asdict, never compared
 class PortRun:
     id: Optional[str] = None
     status: Optional[str] = None  # SUCCESS | FAILURE once decided
@@ -18,7 +18,7 @@ class PortRun:
     verified: bool = False  # the id came from a body whose webhook signature was checked and valid
 
 
-@dataclass
+@dataclass(eq=False)  # serialised by asdict, never compared
 class Result:
     outcome: str = "failed"  # created | updated | unchanged | none | failed (file only: running)
     dry_run: bool = False

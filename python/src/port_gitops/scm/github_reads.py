@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence, Union
+from typing import Any, NamedTuple, Optional, Sequence, Union
 
 from port_gitops.scm.base import PullRequest
 
@@ -96,15 +96,14 @@ def exact_bytes(entry: Any) -> Optional[FileAt]:
     return data
 
 
-@dataclass
-class Tip:
+class Tip(NamedTuple):
     oid: str
     tree: Optional[str]
     parents: Optional[list[str]]  # None unless all of them came
     file: Optional[FileAt]  # None: not certain, read it over REST
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # filled in by parse(): never compared or shown
 class Snapshot:
     full_name: str
     url: Optional[str]
