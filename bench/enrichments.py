@@ -45,6 +45,18 @@ class Enrichment:
         return sum(request.path.endswith(TOKEN_PATH) for request in self.port)
 
     @property
+    def scm_serving_seconds(self) -> float:
+        """How long the SCM sandbox was busy answering this run (overlapping requests counted once):
+        the stand-in's share of a loopback run's wall time, which a real SCM spends on its side."""
+        busy, end = 0.0, 0.0
+        for request in sorted(self.bitbucket, key=lambda r: r.received):
+            start = max(request.received, end)
+            if request.answered > start:
+                busy += request.answered - start
+            end = max(end, request.answered)
+        return busy
+
+    @property
     def port_after_scm(self) -> int:
         """Port's requests received after the SCM's last answer: on the run's critical path (on
         loopback nothing else separates them)."""
