@@ -285,7 +285,7 @@ class CloudApi:
                         "attributes": attributes, "size": entry.size}  # fmt: skip
                 return Response.json(200, meta)
             content_type = mimetypes.guess_type(entry.path)[0] or "application/octet-stream"
-            return Response(200, repo.git.run("cat-file", "blob", entry.sha), {"Content-Type": content_type})
+            return Response(200, repo.git.blob(entry.sha), {"Content-Type": content_type})
         entries = repo.git.list_directory(sha, path)
         if entries is None:
             return error(404, f"No such file or directory: {path}")

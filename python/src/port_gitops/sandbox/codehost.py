@@ -204,6 +204,10 @@ class CodeHost:
         for server in (self._api, self._web):
             if server is not None:
                 server.close()
+        with self._lock:
+            repositories = list(self._repositories.values())
+        for repo in repositories:
+            repo.git.close()  # after the servers: no handler thread reads any more
 
     @property
     def url(self) -> str:

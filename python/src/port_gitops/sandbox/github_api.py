@@ -228,7 +228,7 @@ class GitHubApi:
             )
         if entry is None or entry.type != "blob":
             return error(404, "Not Found")
-        data = repo.git.run("cat-file", "blob", entry.sha)
+        data = repo.git.blob(entry.sha)
         if "raw" in request.headers.get("accept", ""):
             return Response(200, data, {"Content-Type": "application/vnd.github.raw; charset=utf-8"})
         return Response.json(

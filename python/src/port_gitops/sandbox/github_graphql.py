@@ -538,7 +538,7 @@ class _Run:
             if entry is None:
                 raise _NotFound(f"Could not resolve file for path '{path}'.")
             return _Node("TreeEntry", (repo, entry))
-        data = repo.git.run("cat-file", "blob", sha)
+        data = repo.git.blob(sha)
         binary = b"\0" in data[:8000]
         if name == "byteSize":
             return len(data)

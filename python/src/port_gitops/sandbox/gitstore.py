@@ -1,21 +1,37 @@
-"""Real bare git repositories, written with plumbing only (hash-object, update-index on a private
-index, write-tree, commit-tree, update-ref), so `git log` and `git show` in the store tell the truth
-about every commit a client made through a sandbox API.
+"""Real bare git repositories, so `git log` and `git show` in the store tell the truth about every
+commit a client made through a sandbox API. Objects are read through one long-lived cat-file per
+repository and written as loose objects from Python (gitobjects, gittree) where that provably gives
+what git's plumbing (hash-object, update-index on a private index, write-tree, commit-tree) would;
+every other case, and every ref read or update, is a git process as before.
 
 Every ref update is a compare-and-swap (`update-ref NEW OLD`); callers serialise their
-read-check-write sequences with their own per-repository lock.
+read-check-write sequences with their own per-repository lock. `close()` ends the cat-file.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
+
+from port_gitops.sandbox.gitobjects import (
+    FULL_SHA,
+    MalformedObject,
+    ObjectReader,
+    RawEntry,
+    decode_tree,
+    header_value,
+    write_loose_object,
+)
+from port_gitops.sandbox.gittree import Declined, TreeWriter
 
 ZERO_SHA = "0" * 40
 _HEX = re.compile(r"[0-9a-f]{4,40}")
@@ -23,6 +39,13 @@ _REVISION_SYNTAX = re.compile(r"[~^:?*\[\\\s]|\.\.|@\{")  # what would make git 
 _PERSON = re.compile(r"^\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>\s]*)>\s*$")
 MODES = {"executable": "100755", "link": "120000"}
 REGULAR_MODE = "100644"
+_WRITABLE_MODES = {REGULAR_MODE: 0o100644, "100755": 0o100755, "120000": 0o120000}
+_AUTHOR_LINE = re.compile(rb"author ([^<>\n]+) <([^<>\n]*)> ([0-9]{1,12}) ([+-])([0-9]{2})([0-5][0-9])")
+_IDENT_CRUD = ",:;<>\"\\'."  # what git trims from a name's or e-mail's ends (and '.', to be safe)
+# What git's commit-tree would not store as given: NUL, and what its UTF-8 check refuses
+# (surrogates, U+FDD0..U+FDEF, U+xxFFFE/U+xxFFFF).
+_NONCHARACTERS = "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
+_NOT_VERBATIM = re.compile(f"[\x00\ud800-\udfff\ufdd0-\ufdef{_NONCHARACTERS}]")
 
 
 class GitError(RuntimeError):
@@ -102,6 +125,12 @@ class GitRepository:
         self.path = path
         self._env = dict(env)
         self._git = git_executable()
+        self._objects = ObjectReader([self._git, f"--git-dir={path}"], self._env)
+        self._trees = TreeWriter(self._objects.read, self._write_object, {})
+
+    def close(self) -> None:
+        """End the long-lived cat-file (later reads run a one-shot one)."""
+        self._objects.close()
 
     @classmethod
     def init(cls, path: Path, env: Mapping[str, str], main_branch: str) -> GitRepository:
@@ -165,6 +194,11 @@ class GitRepository:
         if revision == "HEAD" or _HEX.fullmatch(revision):
             candidates.insert(0, revision)
         for candidate in candidates:
+            if FULL_SHA.fullmatch(candidate):
+                peeled = self._peel(candidate, "commit")
+                if peeled is not None:
+                    return peeled
+                continue  # what rev-parse says of an object the store lacks or that is no commit
             done = self._run(["rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}"])
             if done.returncode == 0:
                 return done.stdout.decode().strip()
@@ -185,10 +219,69 @@ class GitRepository:
 
     # --- objects ----------------------------------------------------------------------------------
 
+    def _peel(self, sha: str, kind: str) -> Optional[str]:
+        """`rev-parse --verify SHA^{kind}` for a full SHA, from the object store."""
+        while True:
+            found = self._objects.read(sha)
+            if found is None:
+                return None
+            if found[0] == kind:
+                return sha
+            if found[0] == "tag":
+                target = header_value(found[1], b"object")
+            else:
+                target = header_value(found[1], b"tree") if (found[0], kind) == ("commit", "tree") else None
+            if target is None or not FULL_SHA.fullmatch(target.decode("ascii", "replace")):
+                return None
+            sha = target.decode()
+
+    def _write_object(self, kind: str, data: bytes) -> str:
+        return write_loose_object(self.path / "objects", kind, data)
+
+    def blob(self, sha: str) -> bytes:
+        """`git cat-file blob SHA`."""
+        found = self._objects.read(sha) if FULL_SHA.fullmatch(sha) else None
+        if found is not None and found[0] == "blob":
+            return found[1]
+        return self.run("cat-file", "blob", sha)
+
     def commit_info(self, sha: str) -> CommitInfo:
-        out = self.run("show", "-s", "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%B", sha, "--")
+        out = self._shown_commit(sha) if FULL_SHA.fullmatch(sha) else None
+        if out is None:
+            out = self.run("show", "-s", "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%B", sha, "--")
         hash_, parents, name, email, date, message = out.decode("utf-8", "replace").split("\0", 5)
         return CommitInfo(hash_, tuple(parents.split()), Person(name, email), date, message.rstrip("\n"))
+
+    def _shown_commit(self, sha: str) -> Optional[bytes]:
+        """What `git show -s --format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%B` prints for a commit of
+        the plain shape git itself writes (None for any other: git is asked then)."""
+        found = self._objects.read(sha)
+        if found is None or found[0] != "commit" or b"\n\n" not in found[1]:
+            return None
+        head, body = found[1].split(b"\n\n", 1)
+        lines = head.split(b"\n")
+        parents = list(itertools.takewhile(lambda line: line.startswith(b"parent "), lines[1:]))
+        parents = [line[7:] for line in parents]
+        author = _AUTHOR_LINE.fullmatch(lines[1 + len(parents)]) if len(lines) > 1 + len(parents) else None
+        if (
+            author is None
+            or not lines[0].startswith(b"tree ")
+            or any(not FULL_SHA.fullmatch(p.decode("ascii", "replace")) for p in parents)
+            or any(line.startswith((b"encoding ", b"parent ")) for line in lines[2 + len(parents) :])
+            or author[1][:1].isspace()
+            or author[1][-1:].isspace()
+            or author.group(4, 5, 6) == (b"-", b"00", b"00")
+        ):
+            return None
+        minutes = int(author[5]) * 60 + int(author[6])
+        zone = timezone(timedelta(minutes=-minutes if author[4] == b"-" else minutes))
+        try:
+            when = datetime.fromtimestamp(int(author[3]), zone)
+        except (OverflowError, OSError, ValueError):
+            return None
+        date = when.strftime("%Y-%m-%dT%H:%M:%S").encode() + b"%s%s:%s" % author.group(4, 5, 6)
+        fields = [sha.encode(), b" ".join(parents), author[1], author[2], date, body.split(b"\0")[0]]
+        return b"\0".join(fields) + b"\n"
 
     def entry(self, commit: str, path: str) -> Optional[TreeEntry]:
         entries = self._ls_tree(commit, path.strip("/"))
@@ -205,6 +298,12 @@ class GitRepository:
         return self._ls_tree(commit, None)
 
     def _ls_tree(self, commit: str, path: Optional[str]) -> list[TreeEntry]:
+        try:
+            listed = self._listed(commit, path)
+        except MalformedObject:
+            listed = None
+        if listed is not None:
+            return listed
         args = ["ls-tree", "-z", "--long", commit, "--"]
         out = self.run(*args, *([path] if path else []))
         entries = []
@@ -215,11 +314,55 @@ class GitRepository:
                 entries.append(TreeEntry(name, mode, type_, sha, None if size == "-" else int(size)))
         return entries
 
+    def _listed(self, commit: str, path: Optional[str]) -> Optional[list[TreeEntry]]:
+        """What `ls-tree -z --long COMMIT -- [PATH]` lists for a full SHA and a plain path (a name,
+        or a directory's with "/" appended), from the object store; None for anything else."""
+        tree = self._peel(commit, "tree") if FULL_SHA.fullmatch(commit) else None
+        if tree is None or path == "":
+            return None
+        try:
+            parts = path.encode().split(b"/") if path is not None else []
+        except UnicodeEncodeError:
+            return None
+        listing = parts[-1:] == [b""]  # "dir/": the directory's entries
+        parts = parts[:-1] if listing else parts
+        if any(part in (b"", b".", b"..") for part in parts):
+            return None
+        prefix = b""
+        for index, part in enumerate(parts):
+            entries = self._tree_entries(tree)
+            found = next((entry for entry in entries if entry.name == part), None)
+            if found is None:
+                return []
+            if index == len(parts) - 1 and not listing:
+                return [self._tree_entry(prefix, found)]
+            if found.type != "tree":
+                return []
+            tree, prefix = found.sha, prefix + part + b"/"
+        entries = self._tree_entries(tree)
+        return [self._tree_entry(prefix, entry) for entry in entries]
+
+    def _tree_entries(self, tree: str) -> list[RawEntry]:
+        found = self._objects.read(tree)
+        if found is None or found[0] != "tree":
+            raise MalformedObject(tree)
+        return decode_tree(found[1])
+
+    def _tree_entry(self, prefix: bytes, entry: RawEntry) -> TreeEntry:
+        size = None
+        if entry.type == "blob":
+            info = self._objects.info(entry.sha)
+            if info is None:
+                raise MalformedObject(entry.sha)  # ls-tree --long fails on it: let it say so
+            size = info[1]
+        path = (prefix + entry.name).decode("utf-8", "surrogateescape")
+        return TreeEntry(path, f"{entry.mode:06o}", entry.type, entry.sha, size)
+
     def read_file(self, commit: str, path: str) -> Optional[bytes]:
         found = self.entry(commit, path)
         if found is None or found.type != "blob":
             return None
-        return self.run("cat-file", "blob", found.sha)
+        return self.blob(found.sha)
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return self._succeeds("merge-base", "--is-ancestor", ancestor, descendant)
@@ -252,6 +395,27 @@ class GitRepository:
         modes: Optional[Mapping[str, str]] = None,
     ) -> str:
         """A new tree: `base` (a tree or commit; None for empty) with `files` written (None deletes)."""
+        base_tree = self._peel(base, "tree") if base and FULL_SHA.fullmatch(base) else None
+        if base is None or base_tree is not None:
+            changes: list[tuple[bytes, Optional[tuple[int, str]]]] = []
+            try:
+                for path, data in files.items():
+                    name = tree_path(path).encode()
+                    mode = _WRITABLE_MODES.get((modes or {}).get(path, REGULAR_MODE))
+                    if mode is None:
+                        raise Declined(path)
+                    changes.append((name, None if data is None else (mode, self._write_object("blob", data))))
+                return self._trees.write(base_tree, changes)
+            except (Declined, UnicodeEncodeError):
+                pass  # git's index decides (and says what it refuses)
+        return self._write_tree_with_index(base, files, modes)
+
+    def _write_tree_with_index(
+        self,
+        base: Optional[str],
+        files: Mapping[str, Optional[bytes]],
+        modes: Optional[Mapping[str, str]] = None,
+    ) -> str:
         index = self.path / f"index-{uuid.uuid4().hex}"
         env = {"GIT_INDEX_FILE": str(index)}
         try:
@@ -276,13 +440,37 @@ class GitRepository:
         """ "commit", "tree", "blob", ... for a full SHA in the store; None for anything else."""
         if not re.fullmatch(r"[0-9a-f]{40}", sha):
             return None
-        done = self._run(["cat-file", "-t", sha])
-        return done.stdout.decode().strip() if done.returncode == 0 else None
+        found = self._objects.info(sha)
+        return found[0] if found else None
 
     def tree_of(self, commit: str) -> str:
-        return self.run("rev-parse", f"{commit}^{{tree}}").decode().strip()
+        tree = self._peel(commit, "tree") if FULL_SHA.fullmatch(commit) else None
+        return tree or self.run("rev-parse", f"{commit}^{{tree}}").decode().strip()
 
     def commit_tree(self, tree: str, parents: Sequence[str], message: str, author: Person) -> str:
+        text = message.encode("utf-8")  # first, as before: a message git cannot be given fails alike
+        if self._verbatim_commit(tree, parents, message, author):
+            seconds = int(time.time())
+            offset = (time.localtime(seconds).tm_gmtoff or 0) // 60
+            sign, offset = ("-", -offset) if offset < 0 else ("+", offset)
+            ident = f"{author.name} <{author.email}> {seconds} {sign}{offset // 60:02d}{offset % 60:02d}"
+            head = [f"tree {tree}", *(f"parent {p}" for p in parents)]
+            head += [f"author {ident}", f"committer {ident}"]
+            return self._write_object("commit", "\n".join(head).encode() + b"\n\n" + text)
+        return self._commit_tree_with_git(tree, parents, message, author)
+
+    def _verbatim_commit(self, tree: str, parents: Sequence[str], message: str, author: Person) -> bool:
+        """Whether commit-tree would store these exactly as given (so Python may write the commit):
+        existing tree and commits by full SHA, no repeated parent, names git would not trim."""
+        if not all(FULL_SHA.fullmatch(sha) for sha in (tree, *parents)) or len(set(parents)) != len(parents):
+            return False
+        if not all(_untrimmed(value) for value in (author.name, author.email)):
+            return False
+        if _NOT_VERBATIM.search(author.name + author.email + message):
+            return False
+        return self.object_type(tree) == "tree" and all(self.object_type(p) == "commit" for p in parents)
+
+    def _commit_tree_with_git(self, tree: str, parents: Sequence[str], message: str, author: Person) -> str:
         identity = {
             "GIT_AUTHOR_NAME": author.name,
             "GIT_AUTHOR_EMAIL": author.email,
@@ -294,3 +482,11 @@ class GitRepository:
             args += ["-p", parent]
         out = self.run(*args, "-F", "-", input=message.encode("utf-8"), env=identity)
         return out.decode().strip()
+
+
+def _untrimmed(value: str) -> bool:
+    """A name or e-mail git's ident code keeps as it is: not empty, no crud at its ends, no
+    characters it drops."""
+    if not value or any(c in value for c in "<>\n"):
+        return False
+    return all(ord(c) > 32 and c not in _IDENT_CRUD for c in (value[0], value[-1]))
