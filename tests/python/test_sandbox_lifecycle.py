@@ -51,8 +51,23 @@ def test_unknown_flavours_are_refused() -> None:
         Sandbox(flavour="server")
 
 
+def _git_children() -> set[int]:
+    """This process's child processes that are git (the repositories' long-lived cat-file)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid, rest = stat.read_text().split(" ", 1)
+        except OSError:
+            continue  # it ended meanwhile
+        name, _, fields = rest.rpartition(") ")
+        if name == "(git" and int(fields.split()[1]) == os.getpid():
+            found.add(int(pid))
+    return found
+
+
 def test_close_leaves_no_thread_port_or_directory_behind() -> None:
     before = set(threading.enumerate())
+    git_before = _git_children()
     sb = Sandbox().start()
     sb.bitbucket.create_repository(WS, SLUG, {"f": "x"})
     urls, root = [sb.bitbucket_url, sb.bitbucket_web_url, sb.port_url], sb.root
@@ -60,8 +75,11 @@ def test_close_leaves_no_thread_port_or_directory_behind() -> None:
     idle.auth = (sb.bitbucket.username, sb.bitbucket.token)
     assert idle.get(f"{sb.bitbucket_url}/2.0/repositories/{WS}/{SLUG}").status_code == 200
     assert requests.get(f"{sb.bitbucket_web_url}/{WS}/{SLUG}").status_code == 200
+    assert sb.bitbucket.read_file(WS, SLUG, "main", "f") == b"x"  # starts the repository's cat-file
+    assert _git_children() - git_before
     sb.close()
     assert set(threading.enumerate()) <= before
+    assert _git_children() <= git_before  # nor a git process
     for url in urls:
         parts = urlsplit(url)
         with pytest.raises(OSError):

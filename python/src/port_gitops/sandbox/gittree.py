@@ -65,6 +65,8 @@ class TreeWriter:
             node.files[name] = change
         if base is not None:
             self._has_files(base)  # the whole base must be plain: read-tree checks every path
+            if not changes:
+                return base  # nothing invalidated git's cache-tree: the base is written back as it is
         return self._apply(base, plan) or self._write("tree", b"")
 
     def _apply(self, tree: Optional[str], plan: _Plan) -> Optional[str]:
