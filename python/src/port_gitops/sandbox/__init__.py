@@ -10,8 +10,9 @@ injection and request recording — for the tests, `port-gitops sandbox` (manual
         sb.bitbucket.requests   # what the client sent, in order
 
 Module map: `server` (the HTTP listener), `faults` (fault plan + recorder, shared by all servers),
-`gitstore` (bare repositories written with git plumbing), `codehost` (repositories, pull requests,
-credentials: what every Bitbucket flavour shares), `bitbucket_cloud` (Cloud 2.0: the sandbox and
+`gitstore` (bare repositories; `gitobjects`/`gittree` read and write their objects without a git
+process per call), `codehost` (repositories, pull requests, credentials: what every Bitbucket flavour
+shares), `bitbucket_cloud` (Cloud 2.0: the sandbox and
 its JSON shapes; `bitbucket_cloud_api` its endpoints, `bitbucket_cloud_web` its web host), `bbql`
 (Cloud's `q` filter), `bitbucket_datacenter` (Data Center REST 1.0 on one host; `_api` its
 endpoints, `_web` its pages and git), `gitlab` (GitLab v4 on one host under a relative URL root;
