@@ -173,3 +173,18 @@ def test_a_clone_over_http_checks_out_what_the_store_wrote(tmp_path: Path) -> No
         assert sorted(os.listdir(tmp_path / "c")) == [".git", "new", "port.yml"]
         subprocess.run(["git", "-C", str(tmp_path / "c"), "fsck", "--strict"], env=env, check=True,
                        capture_output=True)  # fmt: skip
+
+
+def test_ancestry_and_branch_names_are_what_git_says(repo: GitRepository) -> None:
+    commits = write_everything(repo)
+    side = repo.commit_files([commits[1]], {"side": b"s"}, "side", SOMEONE)
+    tree = repo.tree_of(side)
+    for a in [*commits, side, tree, "0" * 40]:
+        for d in [*commits, side, tree, "0" * 40]:
+            git_says = subprocess.run(["git", f"--git-dir={repo.path}", "merge-base", "--is-ancestor", a, d],
+                                      capture_output=True, env=git_environment(repo.path), check=False)  # fmt: skip
+            assert repo.is_ancestor(a, d) == (git_says.returncode == 0), (a, d)
+    for name in ("main", "port/enrich-svc-0", "a.b/c_d", "x.lock", "a..b", ".hidden", "a/.b", "-x", "a//b",
+                 "a/", "@", "a@{b", "sp ace", "ü", "a.", "t~1", "q?", "b[1]", "v1.2.3", "A/B/C"):  # fmt: skip
+        git_says = subprocess.run(["git", "check-ref-format", f"refs/heads/{name}"], check=False)
+        assert repo.is_valid_branch_name(name) == (git_says.returncode == 0), name

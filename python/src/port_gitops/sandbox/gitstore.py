@@ -39,6 +39,9 @@ _REVISION_SYNTAX = re.compile(r"[~^:?*\[\\\s]|\.\.|@\{")  # what would make git 
 _PERSON = re.compile(r"^\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>\s]*)>\s*$")
 MODES = {"executable": "100755", "link": "120000"}
 REGULAR_MODE = "100644"
+# Branch names surely inside check-ref-format's rules (no leading "-" or ".", no "..", no ".lock" end).
+_PLAIN_BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*(?:[./][A-Za-z0-9_-]+)*")
+_WALK_LIMIT = 2000  # commits an ancestry check walks before leaving it to merge-base
 _WRITABLE_MODES = {REGULAR_MODE: 0o100644, "100755": 0o100755, "120000": 0o120000}
 _AUTHOR_LINE = re.compile(rb"author ([^<>\n]+) <([^<>\n]*)> ([0-9]{1,12}) ([+-])([0-9]{2})([0-5][0-9])")
 _IDENT_CRUD = ",:;<>\"\\'."  # what git trims from a name's or e-mail's ends (and '.', to be safe)
@@ -173,6 +176,8 @@ class GitRepository:
         self.run("symbolic-ref", "HEAD", f"refs/heads/{name}")
 
     def is_valid_branch_name(self, name: str) -> bool:
+        if _PLAIN_BRANCH.fullmatch(name) and not any(part.endswith(".lock") for part in name.split("/")):
+            return True  # inside what check-ref-format accepts; git judges anything else
         return bool(name) and self._succeeds("check-ref-format", f"refs/heads/{name}")
 
     def branch_tip(self, name: str) -> Optional[str]:
@@ -365,7 +370,32 @@ class GitRepository:
         return self.blob(found.sha)
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        if all(FULL_SHA.fullmatch(sha) for sha in (ancestor, descendant)):
+            found = self._reachable(ancestor, descendant)
+            if found is not None:
+                return found
         return self._succeeds("merge-base", "--is-ancestor", ancestor, descendant)
+
+    def _reachable(self, ancestor: str, descendant: str) -> Optional[bool]:
+        """Whether commit `ancestor` is `descendant` or one of its ancestors, by walking the parents
+        of a short history; None when either is no commit or the walk grows long (git answers)."""
+        if self.object_type(ancestor) != "commit":
+            return None
+        seen, todo = {descendant}, [descendant]
+        while todo:
+            sha = todo.pop()
+            if sha == ancestor:
+                return True
+            found = self._objects.read(sha)
+            if found is None or found[0] != "commit" or len(seen) > _WALK_LIMIT:
+                return None
+            head = found[1].split(b"\n\n", 1)[0].split(b"\n")
+            for line in itertools.takewhile(lambda line: line.startswith(b"parent "), head[1:]):
+                parent = line[7:].decode("ascii", "replace")
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return False
 
     def diff(self, base: str, head: str) -> str:
         """What `head` adds since it forked from `base` (three-dot), as a pull request shows it."""
