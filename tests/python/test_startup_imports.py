@@ -124,16 +124,31 @@ _SCM_LIBRARIES = {
 }
 
 
-@pytest.mark.parametrize("flavour", FLAVOURS)
-def test_an_enrichment_loads_its_own_scm_library_and_only_the_parts_it_uses(flavour: str, tmp_path: Path):
+def _after_an_enrichment(
+    flavour: str, tmp_path: Path, *, before: str = "", report: str = _LIST_MODULES
+) -> list[str]:
+    """One sandbox enrichment in a fresh interpreter, `before` it and `report` after it: what the report
+    printed. The enrichment must have done its work."""
     with Sandbox(flavour=flavour) as sb:
         example = seed_example(sb)
         payload = tmp_path / "payload.json"
         payload.write_text(json.dumps(example.payload))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_", "GITHUB_"))}
-        code = f"{_cli('enrich', '--payload', str(payload), '--result-file', str(tmp_path / 'r.json'))}\n"
-        loaded = _modules_after(code, env={**env, **sb.env()})
-    assert json.loads((tmp_path / "r.json").read_text())["outcome"] == "created"  # it did its work
+        code = _cli("enrich", "--payload", str(payload), "--result-file", str(tmp_path / "r.json"))
+        done = subprocess.run(
+            [sys.executable, "-c", f"{before}{code}\n{report}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**env, **sb.env()},
+        )
+    assert json.loads((tmp_path / "r.json").read_text())["outcome"] == "created"
+    return done.stdout.rpartition(_MARK)[2].split()  # after whatever the code printed
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_an_enrichment_loads_its_own_scm_library_and_only_the_parts_it_uses(flavour: str, tmp_path: Path):
+    loaded = set(_after_an_enrichment(flavour, tmp_path))
     roots = _roots(loaded)
     assert _SCM_LIBRARIES[flavour] in roots
     assert roots & (set(_SCM_LIBRARIES.values()) - {_SCM_LIBRARIES[flavour]}) == set()
@@ -162,21 +177,8 @@ _COUNT_DATACLASSES = (
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_an_enrichment_defines_few_dataclasses(flavour: str, tmp_path: Path):
-    with Sandbox(flavour=flavour) as sb:
-        example = seed_example(sb)
-        payload = tmp_path / "payload.json"
-        payload.write_text(json.dumps(example.payload))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "BITBUCKET_", "GITHUB_"))}
-        code = f"{_cli('enrich', '--payload', str(payload), '--result-file', str(tmp_path / 'r.json'))}\n"
-        done = subprocess.run(
-            [sys.executable, "-c", f"{_COUNT_DATACLASSES}{code}print({_MARK!r}); print('\\n'.join(defined))"],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**env, **sb.env()},
-        )
-    assert json.loads((tmp_path / "r.json").read_text())["outcome"] == "created"  # it did its work
-    defined = done.stdout.rpartition(_MARK)[2].split()
+    report = f"print({_MARK!r}); print('\\n'.join(defined))"
+    defined = _after_an_enrichment(flavour, tmp_path, before=_COUNT_DATACLASSES, report=report)
     assert "port_gitops.result.Result" in defined  # the count counts
     assert len(defined) <= _DATACLASSES[flavour], defined
 
