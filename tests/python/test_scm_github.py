@@ -60,6 +60,13 @@ class World:
             **auth,
         )
 
+    def reading_ahead(self) -> GitHubScm:
+        """A client told our branch and port.yml (`read_ahead`), with what was sent so far forgotten."""
+        scm = self.scm()
+        scm.read_ahead(BRANCH, "port.yml")
+        self.gh.clear()
+        return scm
+
 
 @pytest.fixture
 def world() -> Iterator[World]:
@@ -305,9 +312,7 @@ def _sent(world: World) -> list[str]:
 
 
 def test_read_ahead_answers_the_first_reads_from_one_query(world: World) -> None:
-    scm = world.scm()
-    scm.read_ahead(BRANCH, "port.yml")
-    world.gh.clear()
+    scm = world.reading_ahead()
     info = scm.repository()
     assert (info.full_name, info.default_branch) == ("acme/payments", "main")
     assert info.web_url == world.sb.scm_web_url + "/acme/payments"
@@ -322,9 +327,7 @@ def test_read_ahead_answers_the_first_reads_from_one_query(world: World) -> None
 def test_port_yml_with_bom_and_crlf_comes_byte_exact_from_the_query(world: World) -> None:
     exact = b"\xef\xbb\xbf# ours\r\n- identifier: other\r\n  blueprint: service\r\n"
     tip = world.gh.push(OWNER, SLUG, "main", {"port.yml": exact})
-    scm = world.scm()
-    scm.read_ahead(BRANCH, "port.yml")
-    world.gh.clear()
+    scm = world.reading_ahead()
     scm.repository()
     assert scm.read_file(tip, "port.yml") == exact
     assert _sent(world) == ["POST /graphql"]
@@ -340,18 +343,14 @@ def test_port_yml_with_bom_and_crlf_comes_byte_exact_from_the_query(world: World
 )
 def test_text_that_is_not_the_stored_bytes_is_read_over_rest(world: World, stored: bytes) -> None:
     tip = world.gh.push(OWNER, SLUG, "main", {"port.yml": stored})
-    scm = world.scm()
-    scm.read_ahead(BRANCH, "port.yml")
-    world.gh.clear()
+    scm = world.reading_ahead()
     scm.repository()
     assert scm.read_file(tip, "port.yml") == stored
     assert _sent(world) == ["POST /graphql", "GET /repos/acme/payments/contents/port.yml"]
 
 
 def test_base_given_reads_ahead_in_branch_tips(world: World) -> None:
-    scm = world.scm()
-    scm.read_ahead(BRANCH, "port.yml")
-    world.gh.clear()
+    scm = world.reading_ahead()
     assert scm.branch_tips(["main", BRANCH]) == {"main": world.base, BRANCH: None}
     assert scm.read_file(world.base, "port.yml") == EXISTING and scm.find_open_pr(BRANCH) is None
     assert _sent(world) == ["POST /graphql"]
@@ -386,9 +385,7 @@ def test_an_answer_with_an_error_it_cannot_place_is_not_used(world: World) -> No
         ],
     }
     world.gh.faults.add("POST", r"^/graphql$", status=200, body=json.dumps(answer).encode())
-    scm = world.scm()
-    scm.read_ahead(BRANCH, "port.yml")
-    world.gh.clear()
+    scm = world.reading_ahead()
     assert scm.repository().default_branch == "main"
     assert scm.branch_tips(["main", BRANCH]) == {"main": world.base, BRANCH: None}
     assert scm.read_file(world.base, "port.yml") == EXISTING
@@ -402,9 +399,7 @@ def test_the_open_pull_request_comes_with_the_query_and_a_fork_s_is_not_ours(wor
     gh.push(OWNER, SLUG, BRANCH, {"port.yml": "x\n"})
     repo, author = gh.repository(OWNER, SLUG), gh.add_user("Fork Owner", email="fork@example.com")
     gh.open_fork_pull_request(repo, gh.repository("someone", SLUG), BRANCH, title="theirs", author=author)
-    scm = world.scm()
-    scm.read_ahead(BRANCH, "port.yml")
-    gh.clear()
+    scm = world.reading_ahead()
     scm.repository()
     assert scm.find_open_pr(BRANCH) is None
     created = scm.create_pr(branch=BRANCH, base="main", title="ours", description="d", reviewers=())
